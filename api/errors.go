@@ -1,0 +1,78 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"jianfu/models"
+)
+
+// apiError is the JSON error body of DESIGN §4.
+type apiError struct {
+	Status  int               `json:"-"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func newError(status int, code, msg string) *apiError {
+	return &apiError{Status: status, Code: code, Message: msg}
+}
+
+func fieldError(field, msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: msg, Fields: map[string]string{field: msg}}
+}
+
+var (
+	errNotFound     = newError(http.StatusNotFound, "not_found", "未找到该记录，或您无权查看")
+	errUnauthorized = newError(http.StatusUnauthorized, "unauthorized", "请先登录")
+	errForbidden    = newError(http.StatusForbidden, "forbidden", "您没有执行此操作的权限")
+	errBadJSON      = newError(http.StatusBadRequest, "invalid_json", "请求内容不是有效的 JSON")
+	errMediaType    = newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 application/json 或 multipart/form-data 提交")
+	errTooLarge     = newError(http.StatusRequestEntityTooLarge, "too_large", "提交的内容过大")
+)
+
+// fail answers with err as JSON and stops the chain. Store sentinels map to
+// their statuses; anything else is a 500, logged once here.
+func fail(c *gin.Context, err error) {
+	var ae *apiError
+	var ve *models.ValidationError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &ve):
+		ae = &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: firstMessage(ve.Fields), Fields: ve.Fields}
+	case errors.Is(err, models.ErrNotFound):
+		ae = errNotFound
+	case errors.Is(err, models.ErrWrongStage):
+		ae = newError(http.StatusConflict, "wrong_stage", "案件当前所处阶段不允许此操作")
+	case errors.Is(err, http.ErrHandlerTimeout):
+		ae = newError(http.StatusServiceUnavailable, "timeout", "服务繁忙，请稍后重试")
+	default:
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			ae = errTooLarge
+			break
+		}
+		slog.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
+		ae = newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")
+	}
+	c.AbortWithStatusJSON(ae.Status, gin.H{"error": ae})
+}
+
+// firstMessage picks a stable summary message from field errors.
+func firstMessage(fields map[string]string) string {
+	for _, k := range []string{"category", "title", "content", "township", "implicated_unit", "occurred_on", "contact.name", "contact.phone", "contact.email"} {
+		if m, ok := fields[k]; ok {
+			return m
+		}
+	}
+	for _, m := range fields {
+		return m
+	}
+	return "提交的内容有误"
+}

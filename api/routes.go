@@ -1,0 +1,16 @@
+package api
+
+import "github.com/gin-gonic/gin"
+
+// routes is the whole HTTP surface in one table.
+func (s *Server) routes(r *gin.Engine) {
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics())
+
+	v1 := r.Group("/api/v1")
+	// Public: no login.
+	v1.POST("/tips", s.submitTip)
+	v1.GET("/categories", s.listCategories)
+	v1.GET("/units", s.listUnits)
+}

@@ -1,0 +1,290 @@
+// Package config reads Jianfu's settings from JIANFU_* environment variables
+// (and an optional file), validates them once at start and hands one struct
+// to everything else.
+package config
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"jianfu/models"
+)
+
+// Config is every setting of a Jianfu process. Each field names its variable
+// and default.
+type Config struct {
+	// Addr is JIANFU_ADDR, the listen address (default 127.0.0.1:8080).
+	Addr string
+	// DataDir is JIANFU_DATA_DIR (default ./data): SQLite file, generated
+	// key, mail outbox in the embedded mode.
+	DataDir string
+	// DatabaseURL is JIANFU_DATABASE_URL: empty means SQLite in DataDir,
+	// mysql://user:pass@host:3306/db for MySQL, MariaDB and TiDB.
+	DatabaseURL string
+	// RedisURL is JIANFU_REDIS_URL: empty means an in-process Redis;
+	// redis://, rediss://, redis-sentinel:// or redis-cluster://.
+	RedisURL string
+	// SMTP is JIANFU_SMTP_URL: nil means .eml files under DataDir/outbox.
+	SMTP *SMTP
+	// MailFrom is JIANFU_MAIL_FROM (default "减负直通车 <jianfu@localhost>").
+	MailFrom string
+	// BaseURL is JIANFU_BASE_URL, the absolute URL in email links
+	// (default http:// + Addr).
+	BaseURL string
+	// SecretKey is JIANFU_SECRET_KEY (base64 of 32 bytes); empty means a key
+	// generated once under DataDir.
+	SecretKey []byte
+	// Deadlines is JIANFU_DEADLINES (default models.DefaultDeadlines).
+	Deadlines models.Deadlines
+	// DigestCron is JIANFU_DIGEST_CRON (default "0 9 * * 1", Asia/Shanghai).
+	DigestCron string
+	// RateLimits is JIANFU_RATE_LIMITS (see ParseRateLimits).
+	RateLimits RateLimits
+	// LogFormat is JIANFU_LOG_FORMAT: text (default) or json.
+	LogFormat string
+	// LogLevel is JIANFU_LOG_LEVEL: debug, info (default), warn or error.
+	LogLevel string
+	// MaxFiles is JIANFU_MAX_FILES, attachments per upload (default 5).
+	MaxFiles int
+	// MaxFileBytes is JIANFU_MAX_FILE_MB, the size limit of one attachment
+	// in MiB (default 10).
+	MaxFileBytes int64
+	// TrustedProxies is JIANFU_TRUSTED_PROXIES, comma-separated CIDRs whose
+	// X-Forwarded-For is believed (default none).
+	TrustedProxies []string
+	// PollInterval is JIANFU_POLL_INTERVAL, how often the outbox relay and
+	// asynq's forwarder look for due work (default 2s).
+	PollInterval time.Duration
+}
+
+// SMTP is the parsed JIANFU_SMTP_URL.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	// TLS is "starttls", "implicit" or "none".
+	TLS string
+}
+
+// Embedded reports whether the database is the SQLite file in DataDir.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Variables lists every variable Config reads; deployment files may use no
+// other JIANFU_* name.
+var Variables = []string{
+	"JIANFU_CONFIG", "JIANFU_ADDR", "JIANFU_DATA_DIR", "JIANFU_DATABASE_URL",
+	"JIANFU_REDIS_URL", "JIANFU_SMTP_URL", "JIANFU_MAIL_FROM", "JIANFU_BASE_URL",
+	"JIANFU_SECRET_KEY", "JIANFU_DEADLINES", "JIANFU_DIGEST_CRON",
+	"JIANFU_RATE_LIMITS", "JIANFU_LOG_FORMAT", "JIANFU_LOG_LEVEL",
+	"JIANFU_MAX_FILES", "JIANFU_MAX_FILE_MB", "JIANFU_TRUSTED_PROXIES",
+	"JIANFU_POLL_INTERVAL",
+}
+
+// Load reads the settings from getenv (os.Getenv in main). JIANFU_CONFIG
+// may name a file of KEY=VALUE lines; the environment wins over the file.
+// The error names the variable at fault.
+func Load(getenv func(string) string) (*Config, error) {
+	vals := map[string]string{}
+	if path := getenv("JIANFU_CONFIG"); path != "" {
+		file, err := readFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("JIANFU_CONFIG: %w", err)
+		}
+		vals = file
+	}
+	for _, name := range Variables {
+		if v := getenv(name); v != "" {
+			vals[name] = v
+		}
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(vals[name]); v != "" {
+			return v
+		}
+		return def
+	}
+
+	c := &Config{
+		Addr:        get("JIANFU_ADDR", "127.0.0.1:8080"),
+		DataDir:     get("JIANFU_DATA_DIR", "./data"),
+		DatabaseURL: get("JIANFU_DATABASE_URL", ""),
+		RedisURL:    get("JIANFU_REDIS_URL", ""),
+		MailFrom:    get("JIANFU_MAIL_FROM", "减负直通车 <jianfu@localhost>"),
+		DigestCron:  get("JIANFU_DIGEST_CRON", "0 9 * * 1"),
+		LogFormat:   get("JIANFU_LOG_FORMAT", "text"),
+		LogLevel:    get("JIANFU_LOG_LEVEL", "info"),
+	}
+	c.BaseURL = strings.TrimRight(get("JIANFU_BASE_URL", "http://"+c.Addr), "/")
+
+	var errs []error
+	bad := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
+
+	if c.DatabaseURL != "" {
+		if err := checkURL(c.DatabaseURL, "mysql"); err != nil {
+			bad("JIANFU_DATABASE_URL", err)
+		}
+	}
+	if c.RedisURL != "" {
+		if err := checkURL(c.RedisURL, "redis", "rediss", "redis-sentinel", "redis-cluster"); err != nil {
+			bad("JIANFU_REDIS_URL", err)
+		}
+	}
+	if s := get("JIANFU_SMTP_URL", ""); s != "" {
+		smtp, err := parseSMTP(s)
+		if err != nil {
+			bad("JIANFU_SMTP_URL", err)
+		}
+		c.SMTP = smtp
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("JIANFU_BASE_URL", errors.New("want an absolute http(s) URL"))
+	}
+	if s := get("JIANFU_SECRET_KEY", ""); s != "" {
+		key, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(key) != 32 {
+			bad("JIANFU_SECRET_KEY", errors.New("want base64 of exactly 32 bytes (openssl rand -base64 32)"))
+		}
+		c.SecretKey = key
+	}
+	d, err := models.ParseDeadlines(get("JIANFU_DEADLINES", models.DefaultDeadlines))
+	if err != nil {
+		bad("JIANFU_DEADLINES", err)
+	}
+	c.Deadlines = d
+	if fields := strings.Fields(c.DigestCron); len(fields) != 5 {
+		bad("JIANFU_DIGEST_CRON", errors.New("want 5 cron fields, e.g. \"0 9 * * 1\""))
+	}
+	rl, err := ParseRateLimits(get("JIANFU_RATE_LIMITS", DefaultRateLimits))
+	if err != nil {
+		bad("JIANFU_RATE_LIMITS", err)
+	}
+	c.RateLimits = rl
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("JIANFU_LOG_FORMAT", errors.New("want text or json"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("JIANFU_LOG_LEVEL", errors.New("want debug, info, warn or error"))
+	}
+	if c.MaxFiles, err = positiveInt(get("JIANFU_MAX_FILES", "5")); err != nil {
+		bad("JIANFU_MAX_FILES", err)
+	}
+	mb, err := positiveInt(get("JIANFU_MAX_FILE_MB", "10"))
+	if err != nil {
+		bad("JIANFU_MAX_FILE_MB", err)
+	}
+	c.MaxFileBytes = int64(mb) << 20
+	if s := get("JIANFU_TRUSTED_PROXIES", ""); s != "" {
+		c.TrustedProxies = strings.Split(s, ",")
+	}
+	if c.PollInterval, err = time.ParseDuration(get("JIANFU_POLL_INTERVAL", "2s")); err != nil || c.PollInterval <= 0 {
+		bad("JIANFU_POLL_INTERVAL", errors.New("want a positive Go duration such as 2s"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.DataDir = filepath.Clean(c.DataDir)
+	return c, nil
+}
+
+func positiveInt(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a positive whole number, got %q", s)
+	}
+	return n, nil
+}
+
+func checkURL(s string, schemes ...string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", redact(err))
+	}
+	for _, scheme := range schemes {
+		if u.Scheme == scheme {
+			if u.Host == "" {
+				return errors.New("the URL has no host")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))
+}
+
+// redact keeps passwords in URLs out of error messages.
+func redact(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func parseSMTP(s string) (*SMTP, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %v", redact(err))
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return nil, fmt.Errorf("scheme %q is not smtp or smtps", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, errors.New("the URL has no host")
+	}
+	m := &SMTP{Host: u.Hostname(), TLS: "starttls", Port: 587}
+	if u.Scheme == "smtps" {
+		m.TLS, m.Port = "implicit", 465
+	}
+	if p := u.Port(); p != "" {
+		if m.Port, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("bad port %q", p)
+		}
+	}
+	if u.User != nil {
+		m.Username = u.User.Username()
+		m.Password, _ = u.User.Password()
+	}
+	if t := u.Query().Get("tls"); t != "" {
+		switch t {
+		case "starttls", "implicit", "none":
+			m.TLS = t
+		default:
+			return nil, fmt.Errorf("tls=%q is not starttls, implicit or none", t)
+		}
+	}
+	return m, nil
+}
+
+// readFile parses KEY=VALUE lines; blank lines and # comments are skipped.
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !strings.HasPrefix(k, "JIANFU_") {
+			return nil, fmt.Errorf("%s line %d: want JIANFU_NAME=value", path, n)
+		}
+		vals[k] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return vals, sc.Err()
+}

@@ -1,0 +1,349 @@
+// Command jianfu is the 减负直通车 server: tip intake, case tracking,
+// timers and digests. See README.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"jianfu/api"
+	"jianfu/config"
+	"jianfu/models"
+	"jianfu/worker"
+)
+
+const usage = `jianfu — 减负直通车
+
+Usage:
+  jianfu serve [--demo]     API, workers and scheduler in one process (default)
+  jianfu api                HTTP API only
+  jianfu worker             background workers only
+  jianfu scheduler          cron scheduler only (run exactly one)
+  jianfu migrate            apply database migrations
+  jianfu user add --username U --password P --role admin|office|leader|liaison [--unit CODE] [--email E]
+  jianfu user list
+  jianfu user reset --username U [--password P]
+
+Settings come from JIANFU_* environment variables; see README.md.
+`
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cmd, args, os.Stdout); err != nil {
+		// One line that names the setting or the command to fix.
+		fmt.Fprintln(os.Stderr, "jianfu: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg)
+	slog.SetDefault(logger)
+	switch cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		demo := fs.Bool("demo", false, "load a demo county (townships, departments, rules, a user of each role)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return serve(ctx, cfg, logger, roles{api: true, worker: true, scheduler: true, migrate: true, demo: *demo}, out)
+	case "api":
+		return serve(ctx, cfg, logger, roles{api: true}, out)
+	case "worker":
+		return serve(ctx, cfg, logger, roles{worker: true}, out)
+	case "scheduler":
+		return serve(ctx, cfg, logger, roles{scheduler: true}, out)
+	case "migrate":
+		store, err := openStore(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		n, err := migrate(ctx, store)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "applied %d migrations; schema is current\n", n)
+		return nil
+	case "user":
+		return userCommand(ctx, cfg, logger, args, out)
+	}
+	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
+}
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// secretKey returns JIANFU_SECRET_KEY, or the key generated once in the data
+// directory. Every process of one deployment must use the same key.
+func secretKey(cfg *config.Config, logger *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != nil {
+		return cfg.SecretKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("JIANFU_SECRET_KEY: %s is not base64 of 32 bytes", path)
+		}
+		return key, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		return nil, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
+	}
+	if !cfg.Embedded() {
+		logger.Warn("generated a secret key in the data dir; set JIANFU_SECRET_KEY so every process shares it", "file", path)
+	}
+	return key, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*models.Store, error) {
+	key, err := secretKey(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, 8*time.Second)
+	defer cancel()
+	store, err := models.Open(octx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
+		Secret: key, Deadlines: cfg.Deadlines, Logger: logger})
+	if err != nil {
+		if cfg.Embedded() {
+			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
+		}
+		return nil, fmt.Errorf("JIANFU_DATABASE_URL: %w", err)
+	}
+	return store, nil
+}
+
+func migrate(ctx context.Context, store *models.Store) (int, error) {
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, store.Bootstrap(ctx)
+}
+
+type roles struct{ api, worker, scheduler, migrate, demo bool }
+
+// serve runs the chosen roles until ctx ends, then shuts down HTTP first
+// and the workers after it.
+func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles, out io.Writer) error {
+	store, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if r.migrate {
+		if _, err := migrate(ctx, store); err != nil {
+			return err
+		}
+	} else {
+		if err := store.CheckSchema(ctx); err != nil {
+			return err
+		}
+		if err := store.LoadCalendar(ctx); err != nil {
+			return err
+		}
+	}
+
+	var redisOpt asynq.RedisConnOpt
+	if cfg.RedisURL == "" {
+		if !r.migrate {
+			return errors.New("JIANFU_REDIS_URL: required when api, worker and scheduler run as separate processes")
+		}
+		mr, opt, err := worker.EmbeddedRedis()
+		if err != nil {
+			return err
+		}
+		defer mr.Close()
+		redisOpt = opt
+	} else if redisOpt, err = worker.RedisOpt(cfg.RedisURL); err != nil {
+		return fmt.Errorf("JIANFU_REDIS_URL: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = worker.PingRedis(pctx, redisOpt)
+	cancel()
+	if err != nil {
+		// Not fatal: the outbox keeps every task until Redis is back.
+		logger.Warn("redis does not answer; tasks wait in the outbox", "err", err)
+	}
+	queue := worker.NewQueue(redisOpt)
+	defer queue.Close()
+	store.SetEnqueuer(queue)
+
+	if r.migrate {
+		pw, err := store.EnsureAdmin(ctx)
+		if err != nil {
+			return err
+		}
+		if pw != "" {
+			fmt.Fprintf(out, "\n首次启动：已创建管理员账号 admin，一次性密码 %s（登录后请立即修改）\n\n", pw)
+		}
+	}
+	if r.demo {
+		if err := loadDemo(ctx, store, out); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(worker.NewQueueCollector(redisOpt, store))
+
+	var w *worker.Worker
+	if r.worker {
+		mailer, err := worker.NewMailer(worker.MailerParams{SMTP: cfg.SMTP, From: cfg.MailFrom,
+			OutboxDir: filepath.Join(cfg.DataDir, "outbox"), Logger: logger})
+		if err != nil {
+			return fmt.Errorf("JIANFU_SMTP_URL: %w", err)
+		}
+		w = worker.New(worker.Params{Store: store, Redis: redisOpt, Mailer: mailer, BaseURL: cfg.BaseURL,
+			Logger: logger, PollInterval: cfg.PollInterval})
+		if err := w.Start(ctx); err != nil {
+			return err
+		}
+		defer w.Shutdown()
+	}
+	if r.scheduler {
+		sch, err := worker.NewScheduler(worker.SchedulerParams{Redis: redisOpt, DigestCron: cfg.DigestCron, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("JIANFU_DIGEST_CRON: %w", err)
+		}
+		if err := sch.Start(); err != nil {
+			return err
+		}
+		defer sch.Shutdown()
+	}
+	if !r.api {
+		logger.Info("running", "roles", fmt.Sprintf("%+v", r))
+		<-ctx.Done()
+		return nil
+	}
+	srv := &http.Server{
+		Addr: cfg.Addr,
+		Handler: api.New(api.Deps{Store: store, Config: cfg, Logger: logger, Registry: reg,
+			RedisReady: func(ctx context.Context) error { return worker.PingRedis(ctx, redisOpt) }}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("listening", "addr", cfg.Addr, "url", cfg.BaseURL, "embedded", cfg.Embedded())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("JIANFU_ADDR: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: HTTP first, then workers")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func userCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: jianfu user add|list|reset …")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	var p models.UserParams
+	fs.StringVar(&p.Username, "username", "", "login name")
+	fs.StringVar(&p.Password, "password", "", "password (at least 8 characters)")
+	fs.StringVar(&p.Role, "role", "", "admin, office, leader or liaison")
+	fs.StringVar(&p.UnitCode, "unit", "", "unit code (liaisons)")
+	fs.StringVar(&p.Email, "email", "", "email for notices and digests")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.CheckSchema(ctx); err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		u, err := store.CreateUser(ctx, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "created user %s (%s)\n", u.Username, u.Role)
+	case "list":
+		users, err := store.Users(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tROLE\tUNIT\tEMAIL\tDISABLED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", u.Username, u.Role, u.UnitCode, u.Email, u.Disabled)
+		}
+		return tw.Flush()
+	case "reset":
+		pw := p.Password
+		if pw == "" {
+			pw = rand.Text()[:16]
+		}
+		if err := store.ResetPassword(ctx, p.Username, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "password of %s reset; one-time password: %s\n", p.Username, pw)
+	default:
+		return fmt.Errorf("unknown command user %s", sub)
+	}
+	return nil
+}

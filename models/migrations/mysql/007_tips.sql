@@ -1,0 +1,20 @@
+CREATE TABLE tips (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  receipt_hash VARCHAR(64) NOT NULL,
+  idempotency_key VARCHAR(64) NULL,
+  channel VARCHAR(16) NOT NULL,
+  category_id BIGINT UNSIGNED NOT NULL,
+  title VARCHAR(400) NOT NULL,
+  content TEXT NOT NULL,
+  township_id BIGINT UNSIGNED NULL,
+  implicated_unit VARCHAR(400) NOT NULL DEFAULT '',
+  occurred_on VARCHAR(10) NULL,
+  anonymous BOOLEAN NOT NULL,
+  contact_enc BLOB NULL,
+  created_at DATETIME(6) NOT NULL,
+  UNIQUE KEY uq_tips_receipt (receipt_hash),
+  UNIQUE KEY uq_tips_idempotency (idempotency_key),
+  CONSTRAINT fk_tips_category FOREIGN KEY (category_id) REFERENCES categories (id),
+  CONSTRAINT fk_tips_township FOREIGN KEY (township_id) REFERENCES units (id),
+  CONSTRAINT ck_tips_contact CHECK (anonymous OR contact_enc IS NOT NULL)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

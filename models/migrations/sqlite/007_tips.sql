@@ -1,0 +1,20 @@
+CREATE TABLE tips (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  receipt_hash VARCHAR(64) NOT NULL,
+  idempotency_key VARCHAR(64) NULL,
+  channel VARCHAR(16) NOT NULL,
+  category_id INTEGER NOT NULL,
+  title VARCHAR(400) NOT NULL,
+  content TEXT NOT NULL,
+  township_id INTEGER NULL,
+  implicated_unit VARCHAR(400) NOT NULL DEFAULT '',
+  occurred_on VARCHAR(10) NULL,
+  anonymous BOOLEAN NOT NULL,
+  contact_enc BLOB NULL,
+  created_at DATETIME NOT NULL,
+  CONSTRAINT uq_tips_receipt UNIQUE (receipt_hash),
+  CONSTRAINT uq_tips_idempotency UNIQUE (idempotency_key),
+  CONSTRAINT fk_tips_category FOREIGN KEY (category_id) REFERENCES categories (id),
+  CONSTRAINT fk_tips_township FOREIGN KEY (township_id) REFERENCES units (id),
+  CONSTRAINT ck_tips_contact CHECK (anonymous OR contact_enc IS NOT NULL)
+);

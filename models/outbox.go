@@ -1,0 +1,207 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Task types written to the outbox; the worker registers a handler for each.
+const (
+	TaskRouteTip = "tip:route"     // apply routing rules to a new tip (智能分办)
+	TaskTimer    = "case:timer"    // reminder, overdue mark or escalation
+	TaskNotify   = "notice:send"   // one email notice
+	TaskDigest   = "digest:weekly" // fan out the weekly digest
+)
+
+// Queue names; the worker must listen on all of them.
+const (
+	QueueDefault = "default"
+	QueueTimers  = "timers"
+	QueueMail    = "mail"
+)
+
+// Queues maps each queue to its asynq priority.
+var Queues = map[string]int{QueueDefault: 6, QueueTimers: 3, QueueMail: 1}
+
+// Task is one unit of background work as the queue sees it. ID is the
+// asynq task id: a duplicate enqueue of the same id is refused by Redis, so
+// it is a no-op.
+type Task struct {
+	ID      string
+	Type    string
+	Queue   string
+	Payload []byte
+	RunAt   time.Time
+}
+
+// Task is the queue form of an outbox row, with id "outbox:N".
+func (t OutboxTask) Task() Task {
+	return Task{ID: fmt.Sprintf("outbox:%d", t.ID), Type: t.Type, Queue: t.Queue, Payload: t.Payload, RunAt: t.RunAt}
+}
+
+// OutboxIDFromTaskID reverses Task().ID.
+func OutboxIDFromTaskID(id string) (uint64, bool) {
+	var n uint64
+	if _, err := fmt.Sscanf(id, "outbox:%d", &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// newTask builds an outbox row for payload, to run at runAt (zero: now).
+func newTask(typ, queue string, payload any, runAt time.Time) (OutboxTask, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return OutboxTask{}, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return OutboxTask{Type: typ, Queue: queue, Payload: b, RunAt: runAt}, nil
+}
+
+// txWork collects what a transaction queues, so it is enqueued after commit.
+type txWork struct {
+	tx    *gorm.DB
+	now   time.Time
+	tasks []OutboxTask
+	// timers are queued after commit but are not outbox rows: the stored
+	// next_timer_at columns are their durable form (see timers.go).
+	timers []Task
+}
+
+// add writes an outbox row inside the transaction.
+func (w *txWork) add(typ, queue string, payload any, runAt time.Time) error {
+	t, err := newTask(typ, queue, payload, runAt)
+	if err != nil {
+		return err
+	}
+	if t.RunAt.IsZero() {
+		t.RunAt = w.now
+	}
+	t.RunAt = t.RunAt.UTC().Truncate(time.Microsecond)
+	t.CreatedAt = w.now
+	if err := w.tx.Create(&t).Error; err != nil {
+		return fmt.Errorf("write outbox %s: %w", typ, err)
+	}
+	w.tasks = append(w.tasks, t)
+	return nil
+}
+
+// write runs fn in one transaction and, after it commits, hands the outbox
+// rows it wrote to the queue. A failed enqueue is logged and left for the
+// relay: the commit already made the work durable.
+func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
+	w := &txWork{now: s.clock()}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		w.tx = tx
+		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
+		return fn(w)
+	})
+	if err != nil {
+		return err
+	}
+	s.enqueue(ctx, w.tasks)
+	s.enqueueTimers(ctx, w.timers)
+	return nil
+}
+
+func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) int {
+	if s.enq == nil || len(tasks) == 0 {
+		return 0
+	}
+	var ok []uint64
+	for _, t := range tasks {
+		if err := s.enq.Enqueue(ctx, t.Task()); err != nil {
+			s.log.Warn("enqueue failed; the outbox relay will retry", "task", t.Type, "outbox_id", t.ID, "err", err)
+			continue
+		}
+		ok = append(ok, t.ID)
+	}
+	if len(ok) > 0 {
+		err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ?", ok).
+			Update("enqueued_at", s.clock()).Error
+		if err != nil {
+			s.log.Warn("mark outbox enqueued", "err", err)
+		}
+	}
+	return len(ok)
+}
+
+// RelayParams selects what RelayOutbox hands to the queue.
+type RelayParams struct {
+	// All re-enqueues every unfinished row, not only unconfirmed ones: used
+	// on start, when Redis may have lost scheduled timers.
+	All bool
+	// OlderThan skips rows younger than this, which their writer is still
+	// enqueuing.
+	OlderThan time.Duration
+	Limit     int
+}
+
+// RelayOutbox enqueues outbox rows that were never confirmed (Redis was
+// down, or the process died between commit and enqueue) and returns how
+// many it handed over. Enqueuing a row that is already queued is a no-op.
+func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
+	if p.Limit <= 0 {
+		p.Limit = 1000
+	}
+	total := 0
+	var after uint64
+	for {
+		q := s.db.WithContext(ctx).Where("done_at IS NULL AND id > ? AND created_at <= ?",
+			after, s.clock().Add(-p.OlderThan))
+		if !p.All {
+			q = q.Where("enqueued_at IS NULL")
+		}
+		var rows []OutboxTask
+		if err := q.Order("id").Limit(p.Limit).Find(&rows).Error; err != nil {
+			return total, fmt.Errorf("read outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return total, nil
+		}
+		n := s.enqueue(ctx, rows)
+		total += n
+		if n < len(rows) {
+			return total, fmt.Errorf("relay outbox: %d of %d tasks not enqueued", len(rows)-n, len(rows))
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+// runOnce runs an outbox task's database effect exactly once: the row is
+// claimed (done_at set) in the same transaction as the effect, so a second
+// delivery finds it done and does nothing. ran reports whether fn ran.
+func (s *Store) runOnce(ctx context.Context, outboxID uint64, fn func(w *txWork) error) (ran bool, err error) {
+	err = s.write(ctx, func(w *txWork) error {
+		res := w.tx.Model(&OutboxTask{}).Where("id = ? AND done_at IS NULL", outboxID).Update("done_at", w.now)
+		if res.Error != nil {
+			return fmt.Errorf("claim outbox %d: %w", outboxID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		ran = true
+		return fn(w)
+	})
+	return ran, err
+}
+
+// OutboxPending counts unfinished outbox rows (for metrics and tests).
+func (s *Store) OutboxPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("done_at IS NULL").Count(&n).Error
+	return n, err
+}
+
+// OutboxTaskByID loads one outbox row.
+func (s *Store) OutboxTaskByID(ctx context.Context, id uint64) (OutboxTask, error) {
+	var t OutboxTask
+	err := s.db.WithContext(ctx).First(&t, id).Error
+	if err != nil {
+		return t, interpret(err, fmt.Sprintf("load outbox %d", id))
+	}
+	return t, nil
+}

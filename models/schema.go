@@ -1,0 +1,243 @@
+package models
+
+import "time"
+
+// Stage ids of a case (DESIGN §2).
+const (
+	StageCollect  = "collect"
+	StageAssign   = "assign"
+	StageVerify   = "verify"
+	StageRectify  = "rectify"
+	StageFeedback = "feedback"
+	StageClosed   = "closed"
+)
+
+// Roles of staff users.
+const (
+	RoleAdmin   = "admin"
+	RoleOffice  = "office"
+	RoleLeader  = "leader"
+	RoleLiaison = "liaison"
+)
+
+// Unit kinds and assignment roles.
+const (
+	UnitTownship = "township" // 乡镇/街道
+	UnitCounty   = "county"   // 县直部门
+
+	AssignGrassroots = "grassroots"
+	AssignCounty     = "county"
+)
+
+// Unit is a township or a county department.
+type Unit struct {
+	ID        uint64    `gorm:"primaryKey"`
+	Code      string    `gorm:"size:32;not null;uniqueIndex"`
+	Name      string    `gorm:"size:100;not null"`
+	Kind      string    `gorm:"size:16;not null"`
+	Active    bool      `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// User is a staff account. A liaison belongs to exactly one unit.
+type User struct {
+	ID                 uint64 `gorm:"primaryKey"`
+	Username           string `gorm:"size:64;not null;uniqueIndex"`
+	PasswordHash       string `gorm:"size:255;not null"`
+	Role               string `gorm:"size:16;not null"`
+	UnitID             *uint64
+	Email              string `gorm:"size:254;not null"`
+	MustChangePassword bool   `gorm:"not null"`
+	FailedLogins       int    `gorm:"not null"`
+	LockedUntil        *time.Time
+	Disabled           bool      `gorm:"not null"`
+	CreatedAt          time.Time `gorm:"not null"`
+	UpdatedAt          time.Time `gorm:"not null"`
+}
+
+// Session is a console login; only the hash of its cookie value is stored.
+type Session struct {
+	ID        uint64    `gorm:"primaryKey"`
+	TokenHash string    `gorm:"size:64;not null;uniqueIndex"`
+	UserID    uint64    `gorm:"not null;index"`
+	CSRFToken string    `gorm:"column:csrf_token;size:64;not null"`
+	ExpiresAt time.Time `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// APIToken is a bearer token for integrations; only its hash is stored.
+type APIToken struct {
+	ID         uint64    `gorm:"primaryKey"`
+	TokenHash  string    `gorm:"size:64;not null;uniqueIndex"`
+	UserID     uint64    `gorm:"not null;index"`
+	Name       string    `gorm:"size:100;not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+	LastUsedAt *time.Time
+}
+
+// TableName keeps the table name readable.
+func (APIToken) TableName() string { return "api_tokens" }
+
+// Category is a kind of burden (DESIGN §3).
+type Category struct {
+	ID          uint64 `gorm:"primaryKey"`
+	Code        string `gorm:"size:32;not null;uniqueIndex"`
+	Name        string `gorm:"size:64;not null"`
+	Description string `gorm:"size:500;not null"`
+	Example     string `gorm:"size:500;not null"`
+	Sort        int    `gorm:"not null"`
+	Active      bool   `gorm:"not null"`
+}
+
+// RoutingRule suggests a unit for new tips (智能分办). Empty conditions match
+// anything; all set conditions must hold.
+type RoutingRule struct {
+	ID         uint64 `gorm:"primaryKey"`
+	CategoryID *uint64
+	TownshipID *uint64
+	Keyword    string    `gorm:"size:64;not null"`
+	UnitID     uint64    `gorm:"not null"`
+	Role       string    `gorm:"size:16;not null"`
+	Priority   int       `gorm:"not null"`
+	Active     bool      `gorm:"not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+}
+
+// Tip is what the tipster submitted. Contact details are encrypted; the
+// receipt exists only as a keyed hash.
+type Tip struct {
+	ID             uint64  `gorm:"primaryKey"`
+	ReceiptHash    string  `gorm:"size:64;not null;uniqueIndex"`
+	IdempotencyKey *string `gorm:"size:64;uniqueIndex"`
+	Channel        string  `gorm:"size:16;not null"`
+	CategoryID     uint64  `gorm:"not null"`
+	Title          string  `gorm:"size:400;not null"`
+	Content        string  `gorm:"type:text;not null"`
+	TownshipID     *uint64
+	ImplicatedUnit string  `gorm:"size:400;not null"`
+	OccurredOn     *string `gorm:"size:10"`
+	Anonymous      bool    `gorm:"not null"`
+	ContactEnc     []byte
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+// Case is the tracked life of one tip.
+type Case struct {
+	ID                   uint64 `gorm:"primaryKey"`
+	TipID                uint64 `gorm:"not null;uniqueIndex"`
+	CategoryID           uint64 `gorm:"not null"`
+	TownshipID           *uint64
+	Stage                string    `gorm:"size:16;not null"`
+	StageEnteredAt       time.Time `gorm:"not null"`
+	DueAt                *time.Time
+	DueVersion           int `gorm:"not null"`
+	TimerStep            int `gorm:"not null"`
+	NextTimerAt          *time.Time
+	Finding              string `gorm:"size:16;not null"`
+	TransferToDiscipline bool   `gorm:"not null"`
+	MergedIntoID         *uint64
+	RejectReason         string `gorm:"type:text;not null"`
+	ReopenCount          int    `gorm:"not null"`
+	Rating               string `gorm:"size:24;not null"`
+	RatedAt              *time.Time
+	Suggestions          string `gorm:"type:text;not null"` // JSON list of suggested units from routing rules
+	VerifyTeam           string `gorm:"type:text;not null"` // JSON list of unit codes
+	ClosedAt             *time.Time
+	CreatedAt            time.Time `gorm:"not null"`
+	UpdatedAt            time.Time `gorm:"not null"`
+}
+
+// Assignment is one unit's share of a dispatched case (双交办: each unit has
+// its own deadline, report, review and status).
+type Assignment struct {
+	ID              uint64 `gorm:"primaryKey"`
+	CaseID          uint64 `gorm:"not null"`
+	UnitID          uint64 `gorm:"not null"`
+	Role            string `gorm:"size:16;not null"`
+	Status          string `gorm:"size:16;not null"`
+	DueAt           *time.Time
+	DueVersion      int `gorm:"not null"`
+	TimerStep       int `gorm:"not null"`
+	NextTimerAt     *time.Time
+	Report          string `gorm:"type:text;not null"`
+	ReviewComment   string `gorm:"type:text;not null"`
+	ExtensionDays   int    `gorm:"not null"`
+	ExtensionReason string `gorm:"type:text;not null"`
+	ExtensionStatus string `gorm:"size:16;not null"`
+	SubmittedAt     *time.Time
+	AcceptedAt      *time.Time
+	CreatedAt       time.Time `gorm:"not null"`
+	UpdatedAt       time.Time `gorm:"not null"`
+}
+
+// Attachment is a file of a tip, a tipster message or a rectification
+// report, checked by content and stored in the database so every API
+// replica sees it.
+type Attachment struct {
+	ID           uint64 `gorm:"primaryKey"`
+	CaseID       uint64 `gorm:"not null;index"`
+	EventID      *uint64
+	AssignmentID *uint64
+	Filename     string    `gorm:"size:255;not null"`
+	ContentType  string    `gorm:"size:100;not null"`
+	Size         int64     `gorm:"not null"`
+	SHA256       string    `gorm:"column:sha256;size:64;not null"`
+	Data         []byte    `gorm:"not null"`
+	CreatedAt    time.Time `gorm:"not null"`
+}
+
+// Event is one entry of a case's append-only timeline.
+type Event struct {
+	ID        uint64    `gorm:"primaryKey"`
+	CaseID    uint64    `gorm:"not null"`
+	At        time.Time `gorm:"not null"`
+	Kind      string    `gorm:"size:32;not null"`
+	ActorID   *uint64
+	Actor     string `gorm:"size:100;not null"` // username, "tipster" or "system"
+	FromStage string `gorm:"size:16;not null"`
+	ToStage   string `gorm:"size:16;not null"`
+	Public    bool   `gorm:"not null"`
+	Body      string `gorm:"type:text;not null"`
+	Data      string `gorm:"type:text;not null"` // JSON details
+}
+
+// OutboxTask is background work written in the same transaction as the
+// state change that causes it (DESIGN §8).
+type OutboxTask struct {
+	ID         uint64    `gorm:"primaryKey"`
+	Type       string    `gorm:"size:64;not null"`
+	Payload    []byte    `gorm:"not null"`
+	Queue      string    `gorm:"size:32;not null"`
+	RunAt      time.Time `gorm:"not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+	EnqueuedAt *time.Time
+	DoneAt     *time.Time
+}
+
+// TableName is "outbox".
+func (OutboxTask) TableName() string { return "outbox" }
+
+// Digest is the claim on one weekly digest: one row per scope (a unit code
+// or "summary") per ISO week, so it is sent once.
+type Digest struct {
+	ID        uint64    `gorm:"primaryKey"`
+	Scope     string    `gorm:"size:40;not null"`
+	Week      string    `gorm:"size:8;not null"`
+	Status    string    `gorm:"size:16;not null"`
+	ClaimedAt time.Time `gorm:"not null"`
+	SentAt    *time.Time
+}
+
+// AllModels lists every table's model, for schema checks.
+func AllModels() []any {
+	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
+		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}}
+}
+
+// Assignment statuses.
+const (
+	AssignmentPending   = "pending"   // the unit is rectifying
+	AssignmentSubmitted = "submitted" // report in, awaiting office review
+	AssignmentReturned  = "returned"  // office sent the report back
+	AssignmentAccepted  = "accepted"  // rectification accepted
+)

@@ -1,0 +1,189 @@
+// Package models owns Jianfu's data: the schema and its migrations, the case
+// state machine, deadline and calendar rules, and all database access.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Sentinel errors; callers match them with errors.Is.
+var (
+	// ErrNotFound: the row does not exist or is not visible to the caller.
+	ErrNotFound = errors.New("not found")
+	// ErrWrongStage: the action is not allowed in the case's current stage.
+	ErrWrongStage = errors.New("wrong stage")
+	// ErrSchemaBehind: the database needs `jianfu migrate`.
+	ErrSchemaBehind = errors.New("database schema is behind: run `jianfu migrate`")
+)
+
+// Enqueuer hands committed outbox tasks to the queue. main injects the asynq
+// implementation; models never imports the worker.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, t Task) error
+}
+
+// Store is the only way into the database.
+type Store struct {
+	db        *gorm.DB
+	dialect   string // "mysql" or "sqlite"
+	enq       Enqueuer
+	log       *slog.Logger
+	secret    []byte
+	deadlines Deadlines
+	calendar  atomic.Pointer[Calendar]
+	now       func() time.Time
+}
+
+// OpenParams configures Open.
+type OpenParams struct {
+	// DatabaseURL is mysql://user:pass@host:port/db, or empty for SQLite.
+	DatabaseURL string
+	// DataDir holds the SQLite file in the embedded mode.
+	DataDir string
+	// Secret keys receipt hashes and encrypts contact details (32 bytes).
+	Secret    []byte
+	Deadlines Deadlines
+	Logger    *slog.Logger
+}
+
+// Open connects to the database and checks that it answers.
+func Open(ctx context.Context, p OpenParams) (*Store, error) {
+	if len(p.Secret) != 32 {
+		return nil, errors.New("open store: secret key must be 32 bytes")
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
+	gcfg := &gorm.Config{
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		// Foreign keys and indexes come from the migrations, never from gorm.
+		DisableForeignKeyConstraintWhenMigrating: true,
+		TranslateError:                           true,
+	}
+	var err error
+	if p.DatabaseURL == "" {
+		s.dialect = "sqlite"
+		if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dsn := filepath.Join(p.DataDir, "jianfu.db") +
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		s.db, err = gorm.Open(sqlite.Open(dsn), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		sqlDB, _ := s.db.DB()
+		// One connection serialises writes: SQLite allows one writer, and
+		// a single connection avoids "database is locked" under load.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		dsn, err := MySQLDSN(p.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.dialect = "mysql"
+		s.db, err = gorm.Open(mysql.Open(dsn), gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		sqlDB, _ := s.db.DB()
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s.calendar.Store(NewCalendar(nil))
+	return s, nil
+}
+
+// MySQLDSN turns mysql://user:pass@host:port/db?params into the driver's
+// DSN with UTC times and utf8mb4.
+func MySQLDSN(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "mysql" || u.Host == "" {
+		return "", errors.New("want mysql://user:pass@host:port/db")
+	}
+	cfg := mysqldriver.NewConfig()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	if cfg.DBName == "" {
+		return "", errors.New("the URL names no database")
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.Collation = "utf8mb4_unicode_ci"
+	cfg.Timeout = 5 * time.Second
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+	for k, v := range u.Query() {
+		cfg.Params[k] = v[0]
+	}
+	return cfg.FormatDSN(), nil
+}
+
+// SetEnqueuer installs the queue that committed outbox tasks go to.
+func (s *Store) SetEnqueuer(e Enqueuer) { s.enq = e }
+
+// Dialect is "mysql" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Deadlines returns the configured stage clocks.
+func (s *Store) Deadlines() Deadlines { return s.deadlines }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// SetClock replaces the time source (tests with short clocks).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// interpret maps driver errors to the store's sentinels.
+func interpret(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

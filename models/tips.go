@@ -1,0 +1,300 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// Channels a tip can arrive by.
+const (
+	ChannelWeb     = "web"
+	ChannelPhone   = "phone"
+	ChannelLetter  = "letter"
+	ChannelMailbox = "mailbox"
+)
+
+// Timeline event kinds.
+const (
+	EventSubmitted = "submitted"
+	EventRouted    = "routed"
+	EventReminder  = "reminder"
+	EventOverdue   = "overdue"
+	EventEscalated = "escalated"
+)
+
+// ValidationError carries a zh-CN message per field at fault.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, 0, len(e.Fields))
+	for f, m := range e.Fields {
+		parts = append(parts, f+": "+m)
+	}
+	return "validation failed: " + strings.Join(parts, "; ")
+}
+
+// invalid builds a one-field ValidationError.
+func invalid(field, msg string) error {
+	return &ValidationError{Fields: map[string]string{field: msg}}
+}
+
+// FileInput is an attachment that the API has already checked by content
+// and stripped of metadata.
+type FileInput struct {
+	Name        string
+	ContentType string
+	Data        []byte
+	SHA256      string
+}
+
+// TipInput is a submitted tip.
+type TipInput struct {
+	Category       string
+	Title          string
+	Content        string
+	Township       string // unit code, optional
+	ImplicatedUnit string
+	OccurredOn     string // YYYY-MM-DD, optional
+	Anonymous      bool
+	Contact        Contact
+	Channel        string
+	IdempotencyKey string
+	Files          []FileInput
+}
+
+// TipReceipt is what the tipster gets back once.
+type TipReceipt struct {
+	Receipt  string
+	CaseID   uint64
+	Stage    string
+	DueAt    time.Time
+	Replayed bool // an earlier submission with the same Idempotency-Key
+}
+
+var (
+	mobileRe   = regexp.MustCompile(`^1[3-9]\d{9}$`)
+	landlineRe = regexp.MustCompile(`^0\d{2,3}-?\d{7,8}$`)
+)
+
+// validate checks a tip's fields and fills in the derived title.
+func (in *TipInput) validate(now time.Time) error {
+	f := map[string]string{}
+	in.Category = strings.TrimSpace(in.Category)
+	in.Title = strings.TrimSpace(in.Title)
+	in.Content = strings.TrimSpace(in.Content)
+	in.Township = strings.TrimSpace(in.Township)
+	in.ImplicatedUnit = strings.TrimSpace(in.ImplicatedUnit)
+	in.OccurredOn = strings.TrimSpace(in.OccurredOn)
+	if in.Category == "" {
+		f["category"] = "请选择问题类别"
+	}
+	if n := utf8.RuneCountInString(in.Title); n > 100 {
+		f["title"] = fmt.Sprintf("标题不能超过100个字（现在%d个字）", n)
+	}
+	switch n := utf8.RuneCountInString(in.Content); {
+	case n < 10:
+		f["content"] = "问题描述至少需要10个字，请写清楚发生了什么"
+	case n > 5000:
+		f["content"] = fmt.Sprintf("问题描述不能超过5000个字（现在%d个字）", n)
+	}
+	if utf8.RuneCountInString(in.ImplicatedUnit) > 100 {
+		f["implicated_unit"] = "涉及单位不能超过100个字"
+	}
+	if in.OccurredOn != "" {
+		d, err := time.ParseInLocation("2006-01-02", in.OccurredOn, Shanghai())
+		if err != nil {
+			f["occurred_on"] = "发生日期格式应为 2025-03-01"
+		} else if d.After(now) {
+			f["occurred_on"] = "发生日期不能晚于今天"
+		}
+	}
+	if in.Channel == "" {
+		in.Channel = ChannelWeb
+	}
+	switch in.Channel {
+	case ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox:
+	default:
+		f["channel"] = "来源渠道应为 web、phone、letter 或 mailbox"
+	}
+	c := &in.Contact
+	c.Name, c.Phone, c.Email = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Email)
+	if in.Anonymous {
+		*c = Contact{} // never keep what an anonymous tipster typed by mistake
+	} else {
+		if c.Name == "" {
+			f["contact.name"] = "实名反映请填写姓名"
+		} else if utf8.RuneCountInString(c.Name) > 50 {
+			f["contact.name"] = "姓名不能超过50个字"
+		}
+		if c.Phone == "" && c.Email == "" {
+			f["contact.phone"] = "实名反映请至少留下手机号码或电子邮箱"
+		}
+		if c.Phone != "" && !mobileRe.MatchString(c.Phone) && !landlineRe.MatchString(c.Phone) {
+			f["contact.phone"] = "电话号码格式不正确（手机号11位，座机如 0571-12345678）"
+		}
+		if c.Email != "" {
+			if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email || len(c.Email) > 254 {
+				f["contact.email"] = "电子邮箱格式不正确"
+			}
+		}
+	}
+	if len(f) > 0 {
+		return &ValidationError{Fields: f}
+	}
+	if in.Title == "" {
+		in.Title = truncateRunes(in.Content, 30)
+	}
+	return nil
+}
+
+func truncateRunes(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// CreateTip stores a tip, its case in `collect` with its due time, the first
+// timeline event, the routing task and the stage timer, in one transaction.
+func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) {
+	now := s.clock()
+	if err := in.validate(now); err != nil {
+		return TipReceipt{}, err
+	}
+	var keyHash *string
+	if in.IdempotencyKey != "" {
+		h := s.keyedHash("idempotency", in.IdempotencyKey)
+		keyHash = &h
+		if r, err := s.replay(ctx, in.IdempotencyKey, h); !errors.Is(err, ErrNotFound) {
+			return r, err
+		}
+	}
+	var cat Category
+	if err := s.db.WithContext(ctx).Where("code = ? AND active = ?", in.Category, true).First(&cat).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return TipReceipt{}, invalid("category", "问题类别不存在，请从列表中选择")
+		}
+		return TipReceipt{}, fmt.Errorf("load category: %w", err)
+	}
+	var townshipID *uint64
+	if in.Township != "" {
+		var u Unit
+		err := s.db.WithContext(ctx).Where("code = ? AND kind = ? AND active = ?", in.Township, UnitTownship, true).First(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return TipReceipt{}, invalid("township", "乡镇（街道）不存在，请从列表中选择")
+		} else if err != nil {
+			return TipReceipt{}, fmt.Errorf("load township: %w", err)
+		}
+		townshipID = &u.ID
+	}
+	receipt, err := s.newReceipt(in.IdempotencyKey)
+	if err != nil {
+		return TipReceipt{}, err
+	}
+	tip := Tip{
+		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, Channel: in.Channel,
+		CategoryID: cat.ID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
+		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
+	}
+	if in.OccurredOn != "" {
+		tip.OccurredOn = &in.OccurredOn
+	}
+	if !in.Anonymous {
+		if tip.ContactEnc, err = s.sealContact(in.Contact); err != nil {
+			return TipReceipt{}, fmt.Errorf("seal contact: %w", err)
+		}
+	}
+	var c Case
+	err = s.write(ctx, func(w *txWork) error {
+		if err := w.tx.Create(&tip).Error; err != nil {
+			return fmt.Errorf("insert tip: %w", err)
+		}
+		c = Case{TipID: tip.ID, CategoryID: cat.ID, TownshipID: townshipID, Suggestions: "[]", VerifyTeam: "[]",
+			CreatedAt: now, UpdatedAt: now}
+		s.enterStage(&c, StageCollect, now)
+		if err := w.tx.Create(&c).Error; err != nil {
+			return fmt.Errorf("insert case: %w", err)
+		}
+		for _, f := range in.Files {
+			a := Attachment{CaseID: c.ID, Filename: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)),
+				SHA256: f.SHA256, Data: f.Data, CreatedAt: now}
+			if err := w.tx.Create(&a).Error; err != nil {
+				return fmt.Errorf("insert attachment: %w", err)
+			}
+		}
+		ev := Event{CaseID: c.ID, At: now, Kind: EventSubmitted, Actor: ActorTipster, ToStage: StageCollect,
+			Public: true, Body: "收到反映，进入线索收集阶段", Data: "{}"}
+		if err := w.tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+		return w.add(TaskRouteTip, QueueDefault, RouteTipPayload{CaseID: c.ID}, time.Time{})
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
+		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry
+	}
+	if err != nil {
+		return TipReceipt{}, fmt.Errorf("create tip: %w", err)
+	}
+	return TipReceipt{Receipt: receipt, CaseID: c.ID, Stage: c.Stage, DueAt: *c.DueAt}, nil
+}
+
+// replay answers a retried submission with the receipt of the first one.
+func (s *Store) replay(ctx context.Context, key, keyHash string) (TipReceipt, error) {
+	var row struct {
+		ID    uint64
+		Stage string
+		DueAt *time.Time
+	}
+	err := s.db.WithContext(ctx).Table("tips").Select("cases.id, cases.stage, cases.due_at").
+		Joins("JOIN cases ON cases.tip_id = tips.id").Where("tips.idempotency_key = ?", keyHash).Take(&row).Error
+	if err != nil {
+		return TipReceipt{}, interpret(err, "load idempotent tip")
+	}
+	receipt, err := s.newReceipt(key)
+	if err != nil {
+		return TipReceipt{}, err
+	}
+	r := TipReceipt{Receipt: receipt, CaseID: row.ID, Stage: row.Stage, Replayed: true}
+	if row.DueAt != nil {
+		r.DueAt = *row.DueAt
+	}
+	return r, nil
+}
+
+// Actors that are not staff users.
+const (
+	ActorTipster = "tipster"
+	ActorSystem  = "system"
+)
+
+// enterStage moves c to stage at now, sets the stage's due time, and bumps
+// the due version so timers of the old due time become no-ops.
+func (s *Store) enterStage(c *Case, stage string, now time.Time) {
+	c.Stage = stage
+	c.StageEnteredAt = now
+	c.DueVersion++
+	c.TimerStep = 0
+	c.DueAt, c.NextTimerAt = nil, nil
+	if clock, ok := s.deadlines.ForStage(stage); ok {
+		due := clock.Due(s.calendar.Load(), now).UTC().Truncate(time.Microsecond)
+		c.DueAt = &due
+		next := clock.RemindAt(s.calendar.Load(), now, due).UTC().Truncate(time.Microsecond)
+		c.NextTimerAt = &next
+	}
+}
+
+// RouteTipPayload is the TaskRouteTip payload.
+type RouteTipPayload struct {
+	CaseID uint64 `json:"case_id"`
+}

@@ -1,0 +1,64 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jianfu/models"
+)
+
+// QueueCollector exports queue sizes and failures from asynq and the
+// outbox backlog from the database, read at scrape time.
+type QueueCollector struct {
+	inspector *asynq.Inspector
+	store     *models.Store
+	size      *prometheus.Desc
+	failed    *prometheus.Desc
+	processed *prometheus.Desc
+	outbox    *prometheus.Desc
+}
+
+// NewQueueCollector builds the collector.
+func NewQueueCollector(opt asynq.RedisConnOpt, store *models.Store) *QueueCollector {
+	return &QueueCollector{
+		inspector: asynq.NewInspector(opt),
+		store:     store,
+		size:      prometheus.NewDesc("jianfu_queue_tasks", "Tasks in a queue by state.", []string{"queue", "state"}, nil),
+		failed:    prometheus.NewDesc("jianfu_queue_failed_today", "Task failures today.", []string{"queue"}, nil),
+		processed: prometheus.NewDesc("jianfu_queue_processed_today", "Tasks processed today.", []string{"queue"}, nil),
+		outbox:    prometheus.NewDesc("jianfu_outbox_pending", "Outbox rows not yet done.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.failed
+	ch <- c.processed
+	ch <- c.outbox
+}
+
+// Collect implements prometheus.Collector; an unreachable Redis just
+// leaves the queue series out.
+func (c *QueueCollector) Collect(ch chan<- prometheus.Metric) {
+	for q := range models.Queues {
+		info, err := c.inspector.GetQueueInfo(q)
+		if err != nil {
+			continue
+		}
+		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived} {
+			ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), q, state)
+		}
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, float64(info.Failed), q)
+		ch <- prometheus.MustNewConstMetric(c.processed, prometheus.GaugeValue, float64(info.Processed), q)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n, err := c.store.OutboxPending(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(n))
+	}
+}

@@ -1,0 +1,163 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"jianfu/models"
+)
+
+// Params wires a Worker.
+type Params struct {
+	Store  *models.Store
+	Redis  asynq.RedisConnOpt
+	Mailer Mailer
+	// BaseURL is the console's absolute URL for links in mail.
+	BaseURL string
+	Logger  *slog.Logger
+	// PollInterval is how often the relay and asynq's forwarder look for
+	// due work.
+	PollInterval time.Duration
+	Concurrency  int
+}
+
+// Worker processes tasks and relays the outbox.
+type Worker struct {
+	p   Params
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// New builds a Worker with every task handler registered.
+func New(p Params) *Worker {
+	if p.Concurrency == 0 {
+		p.Concurrency = 8
+	}
+	if p.PollInterval == 0 {
+		p.PollInterval = 2 * time.Second
+	}
+	w := &Worker{p: p, mux: asynq.NewServeMux()}
+	w.srv = asynq.NewServer(p.Redis, asynq.Config{
+		Concurrency:              p.Concurrency,
+		Queues:                   models.Queues,
+		DelayedTaskCheckInterval: p.PollInterval,
+		Logger:                   asynqLogger{p.Logger},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			p.Logger.Error("task failed", "type", t.Type(), "task_id", id, "err", err)
+		}),
+	})
+	(&routeHandler{store: p.Store}).Register(w.mux)
+	(&timerHandler{store: p.Store}).Register(w.mux)
+	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL}).Register(w.mux)
+	return w
+}
+
+// Start rebuilds the queue from the database (unconfirmed outbox rows and
+// every open timer), starts processing, and runs the relay until ctx ends.
+func (w *Worker) Start(ctx context.Context) error {
+	if n, err := w.p.Store.RelayOutbox(ctx, models.RelayParams{All: true}); err != nil {
+		w.p.Logger.Warn("outbox rebuild incomplete", "relayed", n, "err", err)
+	}
+	if n, err := w.p.Store.SweepTimers(ctx, models.SweepParams{}); err != nil {
+		w.p.Logger.Warn("timer rebuild incomplete", "queued", n, "err", err)
+	} else {
+		w.p.Logger.Info("timers rebuilt from the database", "open_due_times", n)
+	}
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	go w.relay(ctx)
+	return nil
+}
+
+// Shutdown waits for running tasks to finish.
+func (w *Worker) Shutdown() { w.srv.Shutdown() }
+
+// relay re-enqueues what an API process committed but could not hand to
+// Redis, and re-arms timers due soon: the safety nets of DESIGN §8.
+func (w *Worker) relay(ctx context.Context) {
+	tick := time.NewTicker(w.p.PollInterval)
+	defer tick.Stop()
+	lastSweep := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := w.p.Store.RelayOutbox(ctx, models.RelayParams{OlderThan: w.p.PollInterval}); err != nil && ctx.Err() == nil {
+			w.p.Logger.Warn("outbox relay", "err", err)
+		}
+		if time.Since(lastSweep) >= 30*time.Second {
+			lastSweep = time.Now()
+			if _, err := w.p.Store.SweepTimers(ctx, models.SweepParams{Horizon: time.Minute}); err != nil && ctx.Err() == nil {
+				w.p.Logger.Warn("timer sweep", "err", err)
+			}
+		}
+	}
+}
+
+// decode reads a task payload; one that cannot decode will never succeed.
+func decode(t *asynq.Task, v any) error {
+	if err := json.Unmarshal(t.Payload(), v); err != nil {
+		return fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return nil
+}
+
+// outboxID reads the outbox row id from the task id.
+func outboxID(ctx context.Context, t *asynq.Task) (uint64, error) {
+	id, _ := asynq.GetTaskID(ctx)
+	n, ok := models.OutboxIDFromTaskID(id)
+	if !ok {
+		return 0, fmt.Errorf("%s task id %q is not an outbox id: %w", t.Type(), id, asynq.SkipRetry)
+	}
+	return n, nil
+}
+
+// routeHandler applies routing rules to a new tip.
+type routeHandler struct{ store *models.Store }
+
+func (h *routeHandler) Register(mux *asynq.ServeMux) { mux.Handle(models.TaskRouteTip, h) }
+
+func (h *routeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p models.RouteTipPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	id, err := outboxID(ctx, t)
+	if err != nil {
+		return err
+	}
+	return h.store.RouteTip(ctx, id, p)
+}
+
+// timerHandler performs reminders, overdue marks and escalations.
+type timerHandler struct{ store *models.Store }
+
+func (h *timerHandler) Register(mux *asynq.ServeMux) { mux.Handle(models.TaskTimer, h) }
+
+func (h *timerHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p models.TimerPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	return h.store.FireTimer(ctx, p)
+}
+
+// asynqLogger routes asynq's own logging through slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
