@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -45,16 +44,11 @@ func (s *Store) NoticeFor(ctx context.Context, outboxID uint64, p NoticePayload)
 		return n, false, fmt.Errorf("load notice tip: %w", err)
 	}
 	n = Notice{Kind: p.Kind, CaseID: c.ID, CaseTitle: title, Stage: c.Stage, DueAt: c.DueAt, Body: ev.Body}
-	var target struct {
-		Target string `json:"target"`
-		ID     uint64 `json:"id"`
-	}
-	_ = json.Unmarshal([]byte(ev.Data), &target)
 	users := db.Model(&User{}).Where("disabled = ? AND email <> ''", false)
 	switch {
-	case target.Target == "assignments":
+	case p.AssignmentID != 0:
 		var a Assignment
-		if err := db.First(&a, target.ID).Error; err != nil {
+		if err := db.First(&a, p.AssignmentID).Error; err != nil {
 			return n, false, interpret(err, "load notice assignment")
 		}
 		n.DueAt = a.DueAt

@@ -167,7 +167,11 @@ func (s *Store) timerEffect(w *txWork, row *timerRow, step int) error {
 	if err := w.tx.Create(&ev).Error; err != nil {
 		return fmt.Errorf("record %s: %w", kind, err)
 	}
-	return w.add(TaskNotify, QueueMail, NoticePayload{Kind: kind, CaseID: row.caseID, EventID: ev.ID}, time.Time{})
+	p := NoticePayload{Kind: kind, CaseID: row.caseID, EventID: ev.ID}
+	if row.table == "assignments" {
+		p.AssignmentID = row.id
+	}
+	return w.add(TaskNotify, QueueMail, p, time.Time{})
 }
 
 // NoticePayload is the TaskNotify payload: who gets it is decided when it is
@@ -176,6 +180,9 @@ type NoticePayload struct {
 	Kind    string `json:"kind"`
 	CaseID  uint64 `json:"case_id"`
 	EventID uint64 `json:"event_id"`
+	// AssignmentID addresses the notice to one assignment's unit (e.g. a
+	// dispatch notice); zero means the event's own target.
+	AssignmentID uint64 `json:"assignment_id,omitempty"`
 }
 
 // SweepParams selects the timers SweepTimers re-queues.
