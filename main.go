@@ -41,6 +41,7 @@ Usage:
   jianfu user add --username U --password P --role admin|office|leader|liaison [--unit CODE] [--email E]
   jianfu user list
   jianfu user reset --username U [--password P]
+  jianfu token create --username U [--name N]   print a bearer API token
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -100,6 +101,8 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return nil
 	case "user":
 		return userCommand(ctx, cfg, logger, args, out)
+	case "token":
+		return tokenCommand(ctx, cfg, logger, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }

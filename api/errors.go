@@ -46,6 +46,8 @@ func fail(c *gin.Context, err error) {
 	case errors.As(err, &ae):
 	case errors.As(err, &ve):
 		ae = &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: firstMessage(ve.Fields), Fields: ve.Fields}
+	case errors.Is(err, models.ErrForbidden):
+		ae = errForbidden
 	case errors.Is(err, models.ErrNotFound):
 		ae = errNotFound
 	case errors.Is(err, models.ErrWrongStage):

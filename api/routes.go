@@ -13,4 +13,11 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.POST("/tips", s.submitTip)
 	v1.GET("/categories", s.listCategories)
 	v1.GET("/units", s.listUnits)
+	v1.POST("/auth/login", s.login)
+	v1.POST("/auth/logout", s.logout)
+
+	// Staff: session cookie + CSRF token, or bearer token.
+	staff := v1.Group("", s.authenticate)
+	staff.GET("/auth/me", s.me)
+	staff.POST("/auth/password", s.changePassword)
 }
