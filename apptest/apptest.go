@@ -36,6 +36,9 @@ type Options struct {
 	NoWorker bool
 	// Mailpit sends mail to a fresh mailpit instead of .eml files.
 	Mailpit bool
+	// RedisProxy puts a cuttable TCP proxy between the app and Redis
+	// (App.RedisProxy) to simulate an outage.
+	RedisProxy bool
 }
 
 // App is a running Jianfu.
@@ -47,11 +50,13 @@ type App struct {
 	Queue   *worker.Queue
 	Mailer  worker.Mailer
 	Mailpit *testenv.Mailpit
-	Server  *httptest.Server
-	URL     string
-	logs    *lockedWriter
-	worker  *worker.Worker
-	cancel  context.CancelFunc
+	// RedisProxy is set with Options.RedisProxy.
+	RedisProxy *testenv.Proxy
+	Server     *httptest.Server
+	URL        string
+	logs       *lockedWriter
+	worker     *worker.Worker
+	cancel     context.CancelFunc
 }
 
 // Start builds and starts the app; everything stops when the test ends.
@@ -65,6 +70,16 @@ func Start(t testing.TB, o Options) *App {
 		"JIANFU_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
 	a := &App{t: t, Redis: redisOpt, logs: &lockedWriter{w: &bytes.Buffer{}}}
+	if o.RedisProxy {
+		direct, ok := redisOpt.(asynq.RedisClientOpt)
+		if !ok {
+			t.Fatalf("RedisProxy needs a plain redis:// backend, have %T", redisOpt)
+		}
+		a.RedisProxy = testenv.NewProxy(t, direct.Addr)
+		direct.Addr = a.RedisProxy.Addr
+		a.Redis = direct
+		redisOpt = direct
+	}
 	if o.Mailpit {
 		a.Mailpit = testenv.StartMailpit(t)
 		env["JIANFU_SMTP_URL"] = "smtp://test:test@" + a.Mailpit.SMTPHost + ":" + itoa(a.Mailpit.SMTPPort) + "?tls=none"

@@ -1,0 +1,120 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"jianfu/apptest"
+	"jianfu/models"
+	"jianfu/testenv"
+	"jianfu/worker"
+)
+
+// submitTip posts a valid tip and returns its case id.
+func submitTip(t *testing.T, app *apptest.App) uint64 {
+	t.Helper()
+	res := app.Client().JSON(t, http.MethodPost, "/api/v1/tips", map[string]any{
+		"category": "digital", "content": "每天要在5个政务App上打卡签到，同一组数据重复录入三次",
+	})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("submit tip: %d %s", res.Status, res.Raw)
+	}
+	id, err := app.Store.CaseIDByReceipt(context.Background(), res.Body["receipt"].(string))
+	if err != nil {
+		t.Fatalf("find case: %v", err)
+	}
+	return id
+}
+
+// routedEvents counts the routing notes on a case's timeline: the visible
+// effect of the tip:route task.
+func routedEvents(t *testing.T, app *apptest.App, caseID uint64) int {
+	t.Helper()
+	evs, err := app.Store.Events(context.Background(), caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Kind == models.EventRouted {
+			n++
+		}
+	}
+	return n
+}
+
+func TestOutbox(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Run("redis outage", func(t *testing.T) {
+				app := apptest.Start(t, apptest.Options{Backend: b, RedisProxy: true})
+				app.RedisProxy.Cut()
+				start := time.Now()
+				caseID := submitTip(t, app) // commits although Redis is gone
+				if d := time.Since(start); d > 5*time.Second {
+					t.Errorf("submit during a Redis outage took %v", d)
+				}
+				if n := routedEvents(t, app, caseID); n != 0 {
+					t.Fatalf("routed before Redis came back: %d", n)
+				}
+				app.RedisProxy.Restore(t)
+				apptest.Eventually(t, 20*time.Second, "routing after Redis is back", func() bool {
+					return routedEvents(t, app, caseID) == 1
+				})
+			})
+			t.Run("duplicate enqueue runs once", func(t *testing.T) {
+				app := apptest.Start(t, apptest.Options{Backend: b})
+				caseID := submitTip(t, app)
+				apptest.Eventually(t, 10*time.Second, "routing", func() bool { return routedEvents(t, app, caseID) == 1 })
+				tasks, err := app.Store.OutboxTasks(context.Background(), models.TaskRouteTip)
+				if err != nil || len(tasks) != 1 {
+					t.Fatalf("outbox rows: %v %v", tasks, err)
+				}
+				// The same row again, twice: once more after it completed
+				// (Redis forgot it) and once as a plain duplicate.
+				for range 2 {
+					if err := app.Queue.Enqueue(context.Background(), tasks[0].Task()); err != nil {
+						t.Fatalf("re-enqueue: %v", err)
+					}
+				}
+				time.Sleep(2 * time.Second) // give a second run every chance to happen
+				if n := routedEvents(t, app, caseID); n != 1 {
+					t.Fatalf("routing ran %d times", n)
+				}
+			})
+			t.Run("crash between commit and enqueue", func(t *testing.T) {
+				app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+				app.Store.SetEnqueuer(nil) // the process dies right after commit
+				caseID := submitTip(t, app)
+				app.Store.SetEnqueuer(app.Queue) // a new process starts
+				app.StartWorker()
+				apptest.Eventually(t, 10*time.Second, "routing after restart", func() bool {
+					return routedEvents(t, app, caseID) == 1
+				})
+				if n, _ := app.Store.OutboxPending(context.Background()); n != 0 {
+					t.Errorf("outbox rows left undone: %d", n)
+				}
+			})
+		})
+	}
+}
+
+func TestRedisURLForms(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"redis://127.0.0.1:6379/2", "RedisClientOpt"},
+		{"redis-sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379?master=mymaster", "RedisFailoverClientOpt"},
+		{"redis-cluster://10.0.0.1:7000,10.0.0.2:7000", "RedisClusterClientOpt"},
+	} {
+		opt, err := worker.RedisOpt(tc.url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		if got := strings.TrimPrefix(fmt.Sprintf("%T", opt), "asynq."); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.url, got, tc.want)
+		}
+	}
+}
