@@ -1,0 +1,22 @@
+# The contract CI runs (.ci/run): make lint, make test. make bench writes
+# BENCHMARKS.md.
+GO ?= go
+
+.PHONY: test lint bench run build screenshots
+
+test:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o jianfu .
+
+run:
+	$(GO) run . serve
+
+bench:
+	$(GO) run ./bench -out BENCHMARKS.md
