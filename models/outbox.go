@@ -107,9 +107,13 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 	return nil
 }
 
-func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) int {
+// enqueue hands tasks to the queue and returns the ids it accepted. The
+// request path does not record the hand-over: a row stays "not done" until
+// its handler finishes, and the relay re-offers old undone rows, which the
+// task id makes a no-op while the task is still queued.
+func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) []uint64 {
 	if s.enq == nil || len(tasks) == 0 {
-		return 0
+		return nil
 	}
 	var ok []uint64
 	for _, t := range tasks {
@@ -119,41 +123,42 @@ func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) int {
 		}
 		ok = append(ok, t.ID)
 	}
-	if len(ok) > 0 {
-		err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ?", ok).
-			Update("enqueued_at", s.clock()).Error
-		if err != nil {
-			s.log.Warn("mark outbox enqueued", "err", err)
-		}
-	}
-	return len(ok)
+	return ok
 }
 
 // RelayParams selects what RelayOutbox hands to the queue.
 type RelayParams struct {
-	// All re-enqueues every unfinished row, not only unconfirmed ones: used
-	// on start, when Redis may have lost scheduled timers.
+	// All re-enqueues every unfinished row: used on start, when Redis may
+	// have lost its tasks.
 	All bool
 	// OlderThan skips rows younger than this, which their writer is still
 	// enqueuing.
 	OlderThan time.Duration
-	Limit     int
+	// RetryAfter skips rows the relay already handed over this recently
+	// (default one minute).
+	RetryAfter time.Duration
+	Limit      int
 }
 
-// RelayOutbox enqueues outbox rows that were never confirmed (Redis was
-// down, or the process died between commit and enqueue) and returns how
-// many it handed over. Enqueuing a row that is already queued is a no-op.
+// RelayOutbox enqueues unfinished outbox rows (Redis was down, or the
+// process died between commit and enqueue) and returns how many it handed
+// over. Enqueuing a row that is still queued is a no-op; enqueued_at
+// records the relay's last hand-over so a long backlog is not re-offered on
+// every pass.
 func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 	if p.Limit <= 0 {
 		p.Limit = 1000
 	}
+	if p.RetryAfter <= 0 {
+		p.RetryAfter = time.Minute
+	}
+	now := s.clock()
 	total := 0
 	var after uint64
 	for {
-		q := s.db.WithContext(ctx).Where("done_at IS NULL AND id > ? AND created_at <= ?",
-			after, s.clock().Add(-p.OlderThan))
+		q := s.db.WithContext(ctx).Where("done_at IS NULL AND id > ? AND created_at <= ?", after, now.Add(-p.OlderThan))
 		if !p.All {
-			q = q.Where("enqueued_at IS NULL")
+			q = q.Where("enqueued_at IS NULL OR enqueued_at <= ?", now.Add(-p.RetryAfter))
 		}
 		var rows []OutboxTask
 		if err := q.Order("id").Limit(p.Limit).Find(&rows).Error; err != nil {
@@ -162,10 +167,16 @@ func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 		if len(rows) == 0 {
 			return total, nil
 		}
-		n := s.enqueue(ctx, rows)
-		total += n
-		if n < len(rows) {
-			return total, fmt.Errorf("relay outbox: %d of %d tasks not enqueued", len(rows)-n, len(rows))
+		ok := s.enqueue(ctx, rows)
+		if len(ok) > 0 {
+			if err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ?", ok).
+				Update("enqueued_at", now).Error; err != nil {
+				return total, fmt.Errorf("mark outbox relayed: %w", err)
+			}
+		}
+		total += len(ok)
+		if len(ok) < len(rows) {
+			return total, fmt.Errorf("relay outbox: %d of %d tasks not enqueued", len(rows)-len(ok), len(rows))
 		}
 		after = rows[len(rows)-1].ID
 	}

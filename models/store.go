@@ -71,8 +71,10 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	}
 	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
 	gcfg := &gorm.Config{
-		Logger:  logger.Discard,
-		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger: logger.Discard,
+		// Writes that need a transaction open one explicitly (s.write).
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		// Foreign keys and indexes come from the migrations, never from gorm.
 		DisableForeignKeyConstraintWhenMigrating: true,
 		TranslateError:                           true,
@@ -141,6 +143,9 @@ func MySQLDSN(raw string) (string, error) {
 	cfg.Loc = time.UTC
 	cfg.Collation = "utf8mb4_unicode_ci"
 	cfg.Timeout = 5 * time.Second
+	// Send statements with their arguments in one round trip instead of
+	// prepare, execute and close (safe with utf8mb4).
+	cfg.InterpolateParams = true
 	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
 	for k, v := range u.Query() {
 		cfg.Params[k] = v[0]
