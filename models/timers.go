@@ -41,6 +41,13 @@ type TimerPayload struct {
 
 func timerTask(p TimerPayload, at time.Time) Task {
 	b, _ := json.Marshal(p)
+	// asynq schedules by whole seconds (it would deliver up to a second
+	// early); rounding up means a timer never arrives before its time, so
+	// FireTimer does not have to re-arm it under its own, still running,
+	// task id, which the queue would refuse.
+	if r := at.Truncate(time.Second); !r.Equal(at) {
+		at = r.Add(time.Second)
+	}
 	return Task{
 		ID:   fmt.Sprintf("timer:%s:%d:v%d:s%d", p.Target, p.ID, p.Version, p.Step),
 		Type: TaskTimer, Queue: QueueTimers, Payload: b, RunAt: at,
@@ -83,6 +90,9 @@ type timerRow struct {
 	open    bool
 	caseID  uint64
 	stage   string
+	// ratingWindow: a case in feedback whose reply awaits the tipster's
+	// rating; its due time ends the window (see endRatingWindow).
+	ratingWindow bool
 }
 
 // FireTimer performs the steps of a timer that have come due, once each,
@@ -96,6 +106,9 @@ func (s *Store) FireTimer(ctx context.Context, p TimerPayload) error {
 		}
 		if !row.open || row.version != p.Version || row.due == nil {
 			return nil
+		}
+		if row.ratingWindow {
+			return s.endRatingWindow(w, row)
 		}
 		step := row.step
 		for step < StepEscalate && !s.stepTime(row.clock, row.from, *row.due, step+1).After(w.now) {
@@ -128,7 +141,8 @@ func (s *Store) lockTimerRow(tx *gorm.DB, p TimerPayload) (*timerRow, error) {
 		}
 		clock, ok := s.deadlines.ForStage(c.Stage)
 		return &timerRow{table: "cases", id: c.ID, version: c.DueVersion, step: c.TimerStep, from: c.StageEnteredAt,
-			due: c.DueAt, clock: clock, open: ok, caseID: c.ID, stage: c.Stage}, nil
+			due: c.DueAt, clock: clock, open: ok, caseID: c.ID, stage: c.Stage,
+			ratingWindow: c.Stage == StageFeedback && c.RepliedAt != nil && c.Rating == ""}, nil
 	case TimerAssignment:
 		var a Assignment
 		if err := tx.Clauses(lock).First(&a, p.ID).Error; err != nil {
@@ -139,7 +153,11 @@ func (s *Store) lockTimerRow(tx *gorm.DB, p TimerPayload) (*timerRow, error) {
 			return nil, fmt.Errorf("load case of assignment %d: %w", a.ID, err)
 		}
 		open := c.Stage == StageRectify && a.Status != AssignmentAccepted
-		return &timerRow{table: "assignments", id: a.ID, version: a.DueVersion, step: a.TimerStep, from: a.CreatedAt,
+		from := a.CreatedAt
+		if a.DueFrom != nil {
+			from = *a.DueFrom
+		}
+		return &timerRow{table: "assignments", id: a.ID, version: a.DueVersion, step: a.TimerStep, from: from,
 			due: a.DueAt, clock: s.deadlines.Rectify, open: open, caseID: a.CaseID, stage: c.Stage}, nil
 	}
 	return nil, fmt.Errorf("unknown timer target %q", p.Target)
@@ -164,6 +182,9 @@ func (s *Store) timerEffect(w *txWork, row *timerRow, step int) error {
 	data, _ := json.Marshal(map[string]any{"target": row.table, "id": row.id, "due_at": row.due, "version": row.version})
 	ev := Event{CaseID: row.caseID, At: w.now, Kind: kind, Actor: ActorSystem, FromStage: row.stage, ToStage: row.stage,
 		Body: body, Data: string(data)}
+	if row.table == "assignments" {
+		ev.AssignmentID = &row.id
+	}
 	if err := w.tx.Create(&ev).Error; err != nil {
 		return fmt.Errorf("record %s: %w", kind, err)
 	}

@@ -226,6 +226,7 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		if err := w.tx.Create(&c).Error; err != nil {
 			return fmt.Errorf("insert case: %w", err)
 		}
+		w.queueCaseTimer(&c)
 		for _, f := range in.Files {
 			a := Attachment{CaseID: c.ID, Filename: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)),
 				SHA256: f.SHA256, Data: f.Data, CreatedAt: now}

@@ -14,6 +14,7 @@ CREATE TABLE cases (
   merged_into_id INTEGER NULL,
   reject_reason TEXT NOT NULL,
   reopen_count INT NOT NULL DEFAULT 0,
+  replied_at DATETIME NULL,
   rating VARCHAR(24) NOT NULL DEFAULT '',
   rated_at DATETIME NULL,
   suggestions TEXT NOT NULL,

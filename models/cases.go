@@ -1,0 +1,540 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The staff's read side of cases: the list with filters and cursor
+// pagination, the case page, and the logged contact reveal. Liaisons see
+// only cases with an assignment of their unit, only their own unit's
+// assignment details, never the tipster's contact nor whether the tip was
+// anonymous; "overdue" is always the stored due time against the clock.
+
+// CaseFilter selects cases for the staff list.
+type CaseFilter struct {
+	Stage    string // a stage id, or "open" for every stage but closed
+	Overdue  *bool
+	Unit     string // unit code: cases with an assignment of that unit
+	Category string // category code
+	Q        string // words of the title or content, or a case id
+	From, To string // submission dates YYYY-MM-DD (Asia/Shanghai), inclusive
+	// Sort is "id" (newest first, the default) or "due" (cases with a due
+	// time, the earliest first).
+	Sort   string
+	Cursor string
+	Limit  int
+}
+
+// CasePage is one page of the list; NextCursor is empty on the last page.
+type CasePage struct {
+	Items      []CaseSummary `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// CaseSummary is a case as listed.
+type CaseSummary struct {
+	ID           uint64           `json:"id"`
+	Title        string           `json:"title"`
+	Stage        string           `json:"stage"`
+	StageName    string           `json:"stage_name"`
+	DueAt        *time.Time       `json:"due_at"`
+	Overdue      bool             `json:"overdue"`
+	Category     string           `json:"category"`
+	CategoryName string           `json:"category_name"`
+	Township     string           `json:"township,omitempty"`
+	CreatedAt    time.Time        `json:"created_at"`
+	Assignments  []AssignmentView `json:"assignments"`
+}
+
+// AssignmentView is one unit's share of a case; the fields after Overdue
+// are filled on the case page only.
+type AssignmentView struct {
+	ID            uint64           `json:"id"`
+	Unit          string           `json:"unit"`
+	UnitName      string           `json:"unit_name"`
+	Role          string           `json:"role"`
+	Status        string           `json:"status"`
+	DueAt         *time.Time       `json:"due_at"`
+	Overdue       bool             `json:"overdue"`
+	Report        string           `json:"report,omitempty"`
+	ReviewComment string           `json:"review_comment,omitempty"`
+	SubmittedAt   *time.Time       `json:"submitted_at,omitempty"`
+	AcceptedAt    *time.Time       `json:"accepted_at,omitempty"`
+	Extension     *ExtensionView   `json:"extension,omitempty"`
+	Evidence      []AttachmentView `json:"evidence,omitempty"`
+	// Actions are the assignment actions the viewer may take now.
+	Actions []string `json:"actions,omitempty"`
+}
+
+// ExtensionView is an assignment's extension state in its current period.
+type ExtensionView struct {
+	Status        string `json:"status"` // requested, approved, rejected
+	RequestedDays int    `json:"requested_days"`
+	GrantedDays   int    `json:"granted_days"`
+	Reason        string `json:"reason"`
+}
+
+// AttachmentView describes a stored file (its content is served apart).
+type AttachmentView struct {
+	ID          uint64    `json:"id"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// TimelineEntry is one event as staff see it.
+type TimelineEntry struct {
+	ID           uint64          `json:"id"`
+	At           time.Time       `json:"at"`
+	Kind         string          `json:"kind"`
+	Actor        string          `json:"actor"`
+	Body         string          `json:"body"`
+	FromStage    string          `json:"from_stage"`
+	ToStage      string          `json:"to_stage"`
+	Public       bool            `json:"public"`
+	AssignmentID *uint64         `json:"assignment_id,omitempty"`
+	Unit         string          `json:"unit,omitempty"`
+	Data         json.RawMessage `json:"data,omitempty"`
+}
+
+// CaseDetail is the case page.
+type CaseDetail struct {
+	CaseSummary
+	Content        string  `json:"content"`
+	ImplicatedUnit string  `json:"implicated_unit"`
+	OccurredOn     *string `json:"occurred_on"`
+	// Channel and Anonymous are withheld from liaisons.
+	Channel              string           `json:"channel,omitempty"`
+	Anonymous            *bool            `json:"anonymous,omitempty"`
+	Finding              string           `json:"finding"`
+	TransferToDiscipline bool             `json:"transfer_to_discipline"`
+	MergedInto           *uint64          `json:"merged_into"`
+	RejectReason         string           `json:"reject_reason"`
+	ReopenCount          int              `json:"reopen_count"`
+	RepliedAt            *time.Time       `json:"replied_at"`
+	Rating               string           `json:"rating"`
+	RatedAt              *time.Time       `json:"rated_at"`
+	ClosedAt             *time.Time       `json:"closed_at"`
+	Suggestions          []Suggestion     `json:"suggestions,omitempty"`
+	VerifyTeam           []string         `json:"verify_team"`
+	Attachments          []AttachmentView `json:"attachments"`
+	Timeline             []TimelineEntry  `json:"timeline"`
+	// Actions are the case actions the viewer may take now.
+	Actions []string `json:"actions"`
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+type caseRow struct {
+	ID           uint64
+	Stage        string
+	DueAt        *time.Time
+	CreatedAt    time.Time
+	Title        string
+	Category     string
+	CategoryName string
+	Township     *string
+}
+
+func (r caseRow) summary(now time.Time) CaseSummary {
+	s := CaseSummary{ID: r.ID, Title: r.Title, Stage: r.Stage, StageName: StageNames[r.Stage], DueAt: r.DueAt,
+		Overdue: r.DueAt != nil && now.After(*r.DueAt), Category: r.Category, CategoryName: r.CategoryName,
+		CreatedAt: r.CreatedAt, Assignments: []AssignmentView{}}
+	if r.Township != nil {
+		s.Township = *r.Township
+	}
+	return s
+}
+
+func (s *Store) caseQuery(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("cases").
+		Select("cases.id, cases.stage, cases.due_at, cases.created_at, tips.title, categories.code AS category, " +
+			"categories.name AS category_name, tw.code AS township").
+		Joins("JOIN tips ON tips.id = cases.tip_id").
+		Joins("JOIN categories ON categories.id = cases.category_id").
+		Joins("LEFT JOIN units tw ON tw.id = cases.township_id")
+}
+
+// likeEscape quotes LIKE wildcards with '!' (ESCAPE '!' works the same on
+// MySQL and SQLite).
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// ListCases returns one page of the cases p may see.
+func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CasePage, error) {
+	now := s.clock()
+	page := CasePage{Items: []CaseSummary{}}
+	bad := map[string]string{}
+	q := s.caseQuery(ctx)
+	switch p.Role {
+	case RoleOffice, RoleAdmin, RoleLeader:
+	case RoleLiaison:
+		if p.UnitID == nil {
+			return page, nil
+		}
+		q = q.Where("EXISTS (SELECT 1 FROM assignments own WHERE own.case_id = cases.id AND own.unit_id = ?)", *p.UnitID)
+	default:
+		return page, nil
+	}
+	switch {
+	case f.Stage == "":
+	case f.Stage == "open":
+		q = q.Where("cases.stage <> ?", StageClosed)
+	case StageNames[f.Stage] != "":
+		q = q.Where("cases.stage = ?", f.Stage)
+	default:
+		bad["stage"] = "阶段应为 collect、assign、verify、rectify、feedback、closed 或 open"
+	}
+	if f.Overdue != nil {
+		if *f.Overdue {
+			q = q.Where("cases.due_at IS NOT NULL AND cases.due_at < ?", now)
+		} else {
+			q = q.Where("(cases.due_at IS NULL OR cases.due_at >= ?)", now)
+		}
+	}
+	if f.Unit != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM assignments fa JOIN units fu ON fu.id = fa.unit_id WHERE fa.case_id = cases.id AND fu.code = ?)", f.Unit)
+	}
+	if f.Category != "" {
+		q = q.Where("categories.code = ?", f.Category)
+	}
+	if words := strings.TrimSpace(f.Q); words != "" {
+		like := "%" + likeEscape(words) + "%"
+		if id, err := strconv.ParseUint(words, 10, 64); err == nil {
+			q = q.Where("(cases.id = ? OR tips.title LIKE ? ESCAPE '!' OR tips.content LIKE ? ESCAPE '!')", id, like, like)
+		} else {
+			q = q.Where("(tips.title LIKE ? ESCAPE '!' OR tips.content LIKE ? ESCAPE '!')", like, like)
+		}
+	}
+	for _, d := range []struct {
+		field, value string
+		end          bool
+	}{{"from", f.From, false}, {"to", f.To, true}} {
+		if d.value == "" {
+			continue
+		}
+		day, err := time.ParseInLocation("2006-01-02", d.value, Shanghai())
+		if err != nil {
+			bad[d.field] = "日期格式应为 2026-03-01"
+			continue
+		}
+		if d.end {
+			q = q.Where("cases.created_at < ?", day.AddDate(0, 0, 1).UTC())
+		} else {
+			q = q.Where("cases.created_at >= ?", day.UTC())
+		}
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultPageSize
+	}
+	if limit < 1 || limit > maxPageSize {
+		bad["limit"] = fmt.Sprintf("每页条数应为1至%d", maxPageSize)
+	}
+	byDue := false
+	switch f.Sort {
+	case "", "id":
+	case "due":
+		byDue = true
+	default:
+		bad["sort"] = "排序应为 id 或 due"
+	}
+	if f.Cursor != "" {
+		due, id, ok := decodeCursor(f.Cursor, byDue)
+		switch {
+		case !ok:
+			bad["cursor"] = "分页游标无效，请从第一页重新查询"
+		case byDue:
+			q = q.Where("(cases.due_at > ? OR (cases.due_at = ? AND cases.id > ?))", due, due, id)
+		default:
+			q = q.Where("cases.id < ?", id)
+		}
+	}
+	if len(bad) > 0 {
+		return page, &ValidationError{Fields: bad}
+	}
+	if byDue {
+		q = q.Where("cases.due_at IS NOT NULL").Order("cases.due_at, cases.id")
+	} else {
+		q = q.Order("cases.id DESC")
+	}
+	var rows []caseRow
+	if err := q.Limit(limit + 1).Scan(&rows).Error; err != nil {
+		return page, fmt.Errorf("list cases: %w", err)
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		page.NextCursor = encodeCursor(last.DueAt, last.ID, byDue)
+	}
+	ids := make([]uint64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		page.Items = append(page.Items, r.summary(now))
+	}
+	views, err := s.assignmentViews(s.db.WithContext(ctx), p, ids, now)
+	if err != nil {
+		return page, err
+	}
+	for i := range page.Items {
+		if v := views[page.Items[i].ID]; v != nil {
+			page.Items[i].Assignments = v
+		}
+	}
+	return page, nil
+}
+
+func encodeCursor(due *time.Time, id uint64, byDue bool) string {
+	raw := "i" + strconv.FormatUint(id, 10)
+	if byDue && due != nil {
+		raw = "d" + strconv.FormatInt(due.UnixMicro(), 10) + "_" + strconv.FormatUint(id, 10)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeCursor(c string, byDue bool) (time.Time, uint64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 {
+		return time.Time{}, 0, false
+	}
+	raw := string(b)
+	if !byDue {
+		id, err := strconv.ParseUint(strings.TrimPrefix(raw, "i"), 10, 64)
+		return time.Time{}, id, err == nil && raw[0] == 'i'
+	}
+	micros, idText, ok := strings.Cut(strings.TrimPrefix(raw, "d"), "_")
+	if raw[0] != 'd' || !ok {
+		return time.Time{}, 0, false
+	}
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	id, err2 := strconv.ParseUint(idText, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, false
+	}
+	return time.UnixMicro(us).UTC(), id, true
+}
+
+type assignmentRow struct {
+	Assignment
+	UnitCode string
+	UnitName string
+}
+
+func (r assignmentRow) view(now time.Time) AssignmentView {
+	waiting := r.Status == AssignmentPending || r.Status == AssignmentReturned
+	return AssignmentView{ID: r.ID, Unit: r.UnitCode, UnitName: r.UnitName, Role: r.Role, Status: r.Status,
+		DueAt: r.DueAt, Overdue: waiting && r.DueAt != nil && now.After(*r.DueAt)}
+}
+
+// loadAssignments returns the assignments of the cases that p may see in
+// detail: all of them, or a liaison's own unit's.
+func loadAssignments(db *gorm.DB, p Principal, caseIDs []uint64) ([]assignmentRow, error) {
+	if len(caseIDs) == 0 {
+		return nil, nil
+	}
+	q := db.Table("assignments").Select("assignments.*, units.code AS unit_code, units.name AS unit_name").
+		Joins("JOIN units ON units.id = assignments.unit_id").Where("assignments.case_id IN ?", caseIDs)
+	if p.Role == RoleLiaison {
+		if p.UnitID == nil {
+			return nil, nil
+		}
+		q = q.Where("assignments.unit_id = ?", *p.UnitID)
+	}
+	var rows []assignmentRow
+	if err := q.Order("assignments.id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load assignments: %w", err)
+	}
+	return rows, nil
+}
+
+func (s *Store) assignmentViews(db *gorm.DB, p Principal, caseIDs []uint64, now time.Time) (map[uint64][]AssignmentView, error) {
+	rows, err := loadAssignments(db, p, caseIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64][]AssignmentView{}
+	for _, r := range rows {
+		out[r.CaseID] = append(out[r.CaseID], r.view(now))
+	}
+	return out, nil
+}
+
+// CaseDetail returns the case page as p may see it.
+func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDetail, error) {
+	db := s.db.WithContext(ctx)
+	now := s.clock()
+	var d CaseDetail
+	var c Case
+	if err := db.First(&c, id).Error; err != nil {
+		return d, interpret(err, fmt.Sprintf("load case %d", id))
+	}
+	ok, err := visible(db, p, c.ID)
+	if err != nil {
+		return d, err
+	}
+	if !ok {
+		return d, fmt.Errorf("case %d: %w", id, ErrNotFound)
+	}
+	var rows []caseRow
+	if err := s.caseQuery(ctx).Where("cases.id = ?", id).Scan(&rows).Error; err != nil {
+		return d, fmt.Errorf("load case %d summary: %w", id, err)
+	}
+	if len(rows) != 1 {
+		return d, fmt.Errorf("case %d summary: %w", id, ErrNotFound)
+	}
+	var tip Tip
+	if err := db.Select("id, channel, content, implicated_unit, occurred_on, anonymous").First(&tip, c.TipID).Error; err != nil {
+		return d, fmt.Errorf("load tip of case %d: %w", id, err)
+	}
+	liaison := p.Role == RoleLiaison
+	d = CaseDetail{CaseSummary: rows[0].summary(now), Content: tip.Content, ImplicatedUnit: tip.ImplicatedUnit,
+		OccurredOn: tip.OccurredOn, Finding: c.Finding, TransferToDiscipline: c.TransferToDiscipline,
+		MergedInto: c.MergedIntoID, RejectReason: c.RejectReason, ReopenCount: c.ReopenCount, RepliedAt: c.RepliedAt,
+		Rating: c.Rating, RatedAt: c.RatedAt, ClosedAt: c.ClosedAt, VerifyTeam: []string{}, Attachments: []AttachmentView{},
+		Timeline: []TimelineEntry{}, Actions: []string{}}
+	if !liaison {
+		d.Channel = tip.Channel
+		d.Anonymous = &tip.Anonymous
+		_ = json.Unmarshal([]byte(c.Suggestions), &d.Suggestions)
+	}
+	_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)
+
+	arows, err := loadAssignments(db, p, []uint64{c.ID})
+	if err != nil {
+		return d, err
+	}
+	var files []Attachment
+	if err := db.Select("id, assignment_id, event_id, filename, content_type, size, created_at").
+		Where("case_id = ?", c.ID).Order("id").Find(&files).Error; err != nil {
+		return d, fmt.Errorf("load attachments of case %d: %w", id, err)
+	}
+	own := map[uint64]string{} // assignment id → unit code, of the assignments p may see
+	for _, r := range arows {
+		own[r.ID] = r.UnitCode
+		v := r.view(now)
+		v.Report, v.ReviewComment, v.SubmittedAt, v.AcceptedAt = r.Report, r.ReviewComment, r.SubmittedAt, r.AcceptedAt
+		if r.ExtensionStatus != "" {
+			v.Extension = &ExtensionView{Status: r.ExtensionStatus, RequestedDays: r.ExtensionAsked,
+				GrantedDays: r.ExtensionDays, Reason: r.ExtensionReason}
+		}
+		for _, f := range files {
+			if f.AssignmentID != nil && *f.AssignmentID == r.ID {
+				v.Evidence = append(v.Evidence, attachmentView(f))
+			}
+		}
+		for _, act := range []string{ActionRectify, ActionRequestExtension, ActionReview, ActionDecideExtension} {
+			if guard(act, p, &c, &r.Assignment) == nil {
+				v.Actions = append(v.Actions, act)
+			}
+		}
+		d.Assignments = append(d.Assignments, v)
+	}
+	for _, f := range files {
+		if f.AssignmentID == nil {
+			d.Attachments = append(d.Attachments, attachmentView(f))
+		}
+	}
+	for _, act := range caseActions {
+		if guard(act, p, &c, nil) == nil {
+			d.Actions = append(d.Actions, act)
+		}
+	}
+
+	evs, err := s.Events(ctx, c.ID)
+	if err != nil {
+		return d, err
+	}
+	var unitOf map[uint64]string
+	if !liaison {
+		unitOf = map[uint64]string{}
+		var all []assignmentRow
+		if all, err = loadAssignments(db, Principal{Role: RoleOffice}, []uint64{c.ID}); err != nil {
+			return d, err
+		}
+		for _, r := range all {
+			unitOf[r.ID] = r.UnitCode
+		}
+	} else {
+		unitOf = own
+	}
+	for _, ev := range evs {
+		mine := ev.AssignmentID != nil && own[*ev.AssignmentID] != ""
+		if liaison && !ev.Public && !mine {
+			continue
+		}
+		e := TimelineEntry{ID: ev.ID, At: ev.At, Kind: ev.Kind, Actor: ev.Actor, Body: ev.Body, FromStage: ev.FromStage,
+			ToStage: ev.ToStage, Public: ev.Public, AssignmentID: ev.AssignmentID}
+		if ev.AssignmentID != nil {
+			e.Unit = unitOf[*ev.AssignmentID]
+		}
+		if !liaison && ev.Data != "" && ev.Data != "{}" {
+			e.Data = json.RawMessage(ev.Data)
+		}
+		d.Timeline = append(d.Timeline, e)
+	}
+	return d, nil
+}
+
+func attachmentView(f Attachment) AttachmentView {
+	return AttachmentView{ID: f.ID, Filename: f.Filename, ContentType: f.ContentType, Size: f.Size, CreatedAt: f.CreatedAt}
+}
+
+// RevealParams asks for a real-name tipster's contact details.
+type RevealParams struct {
+	CaseID uint64
+	Reason string
+}
+
+// RevealedContact is what a contact reveal returns.
+type RevealedContact struct {
+	Anonymous bool     `json:"anonymous"`
+	Contact   *Contact `json:"contact"`
+}
+
+// RevealContact decrypts a tipster's contact details for office staff and
+// writes who looked and why on the internal timeline, in the same
+// transaction: no reveal without its record.
+func (s *Store) RevealContact(ctx context.Context, p Principal, in RevealParams) (RevealedContact, error) {
+	var out RevealedContact
+	err := s.write(ctx, func(w *txWork) error {
+		c, err := lockCase(w, p, in.CaseID, ActionRevealContact)
+		if err != nil {
+			return err
+		}
+		f := map[string]string{}
+		reason := text(f, "reason", in.Reason, 2, 200, "请说明查看举报人联系方式的事由", "事由过长")
+		if err := fieldErrors(f); err != nil {
+			return err
+		}
+		var tip Tip
+		if err := w.tx.Select("id, anonymous, contact_enc").First(&tip, c.TipID).Error; err != nil {
+			return fmt.Errorf("load tip of case %d: %w", c.ID, err)
+		}
+		out.Anonymous = tip.Anonymous
+		if !tip.Anonymous && len(tip.ContactEnc) > 0 {
+			contact, err := s.openContact(tip.ContactEnc)
+			if err != nil {
+				return err
+			}
+			out.Contact = &contact
+		}
+		_, err = w.stageEvent(p, c, c.Stage, EventContactRevealed,
+			fmt.Sprintf("%s查看了举报人联系方式，事由：%s", p.Username, reason),
+			map[string]string{"user": p.Username, "reason": reason})
+		return err
+	})
+	return out, err
+}
