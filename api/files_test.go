@@ -1,0 +1,367 @@
+package api_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"strings"
+	"testing"
+
+	"jianfu/api"
+	"jianfu/apptest"
+	"jianfu/testenv"
+)
+
+// secretPlace is written into every metadata fixture; it must never
+// survive cleaning.
+const secretPlace = "GPS-30.274084N-120.155070E"
+
+// testImage is a small picture with some structure, so its encoding has
+// real entropy-coded data.
+func testImage() image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, 48, 32))
+	for y := range 32 {
+		for x := range 48 {
+			img.Set(x, y, color.RGBA{uint8(x * 5), uint8(y * 7), uint8((x + y) * 3), 255})
+		}
+	}
+	return img
+}
+
+// exifGPS builds an APP1 EXIF segment with an IFD0 pointing to a GPS IFD
+// (latitude and longitude) and an ImageDescription holding secretPlace.
+func exifGPS() []byte {
+	var t bytes.Buffer
+	le := binary.LittleEndian
+	w16 := func(v uint16) { binary.Write(&t, le, v) }
+	w32 := func(v uint32) { binary.Write(&t, le, v) }
+	desc := secretPlace + "\x00"
+	// TIFF header, IFD0 at 8 with 2 entries, then the GPS IFD, then data.
+	t.WriteString("II*\x00")
+	w32(8)
+	ifd0 := 8
+	gpsIFD := ifd0 + 2 + 2*12 + 4
+	gpsData := gpsIFD + 2 + 4*12 + 4
+	descAt := gpsData + 48
+	w16(2)
+	w16(0x010E) // ImageDescription
+	w16(2)
+	w32(uint32(len(desc)))
+	w32(uint32(descAt))
+	w16(0x8825) // GPSInfo
+	w16(4)
+	w32(1)
+	w32(uint32(gpsIFD))
+	w32(0)
+	w16(4)
+	w16(1) // GPSLatitudeRef "N"
+	w16(2)
+	w32(2)
+	t.WriteString("N\x00\x00\x00")
+	w16(2) // GPSLatitude
+	w16(5)
+	w32(3)
+	w32(uint32(gpsData))
+	w16(3) // GPSLongitudeRef "E"
+	w16(2)
+	w32(2)
+	t.WriteString("E\x00\x00\x00")
+	w16(4) // GPSLongitude
+	w16(5)
+	w32(3)
+	w32(uint32(gpsData + 24))
+	w32(0)
+	for _, r := range [][2]uint32{{30, 1}, {16, 1}, {2670, 100}, {120, 1}, {9, 1}, {1825, 100}} {
+		w32(r[0])
+		w32(r[1])
+	}
+	t.WriteString(desc)
+	body := append([]byte("Exif\x00\x00"), t.Bytes()...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(body)+2))
+	return append(seg, body...)
+}
+
+func segment(marker byte, payload string) []byte {
+	seg := []byte{0xFF, marker, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	return append(seg, payload...)
+}
+
+// jpegWithGPS is a real JPEG with EXIF GPS right after SOI, an XMP APP1
+// and a comment between the tables, and trailing data after EOI (as some
+// phones append).
+func jpegWithGPS(t testing.TB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, testImage(), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	plain := buf.Bytes()
+	var out []byte
+	out = append(out, plain[:2]...) // SOI
+	out = append(out, exifGPS()...)
+	out = append(out, segment(0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+secretPlace+"</x:xmpmeta>")...)
+	out = append(out, segment(0xFE, "shot at "+secretPlace)...)
+	out = append(out, segment(0xED, "Photoshop 3.0\x00"+secretPlace)...)
+	out = append(out, plain[2:]...)
+	return append(out, "TRAILER "+secretPlace...)
+}
+
+func pngChunk(typ string, data []byte) []byte {
+	out := make([]byte, 8, 12+len(data))
+	binary.BigEndian.PutUint32(out, uint32(len(data)))
+	copy(out[4:], typ)
+	out = append(out, data...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+}
+
+// pngWithText is a real PNG with tEXt, zTXt, iTXt, eXIf and tIME chunks.
+func pngWithText(t testing.TB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, testImage()); err != nil {
+		t.Fatal(err)
+	}
+	plain := buf.Bytes()
+	ihdrEnd := 8 + 12 + 13
+	var out []byte
+	out = append(out, plain[:ihdrEnd]...)
+	out = append(out, pngChunk("tEXt", []byte("Comment\x00"+secretPlace))...)
+	out = append(out, pngChunk("iTXt", []byte("Location\x00\x00\x00\x00\x00"+secretPlace))...)
+	out = append(out, pngChunk("eXIf", exifGPS()[4:])...)
+	out = append(out, pngChunk("tIME", []byte{0x07, 0xE9, 3, 1, 9, 30, 0})...)
+	out = append(out, pngChunk("zTXt", []byte("Raw\x00\x00"+secretPlace))...)
+	return append(out, plain[ihdrEnd:]...)
+}
+
+func zipOf(t testing.TB, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+const ctDOCX = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`
+
+const ctXLSX = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>`
+
+func docx(t testing.TB) []byte {
+	return zipOf(t, map[string]string{"[Content_Types].xml": ctDOCX, "_rels/.rels": "<Relationships/>",
+		"word/document.xml": `<w:document><w:body><w:p><w:r><w:t>会议通知</w:t></w:r></w:p></w:body></w:document>`})
+}
+
+func xlsx(t testing.TB) []byte {
+	return zipOf(t, map[string]string{"[Content_Types].xml": ctXLSX, "_rels/.rels": "<Relationships/>",
+		"xl/workbook.xml": `<workbook><sheets><sheet name="台账" sheetId="1"/></sheets></workbook>`})
+}
+
+// exe is the start of a Windows program (MZ header, PE signature).
+func exe() []byte {
+	b := make([]byte, 512)
+	copy(b, "MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff")
+	copy(b[0x80:], "PE\x00\x00")
+	copy(b[0x100:], "This program cannot be run in DOS mode.")
+	return b
+}
+
+const pdfDoc = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+func TestCheckFileKinds(t *testing.T) {
+	cases := []struct {
+		name     string
+		file     string
+		data     func(t testing.TB) []byte
+		wantType string // "" means refused with 415
+		wantName string
+	}{
+		{"jpeg", "现场照片.jpg", jpegWithGPS, "image/jpeg", "现场照片.jpg"},
+		{"jpeg named .jpeg", "a.JPEG", jpegWithGPS, "image/jpeg", "a.JPEG"},
+		{"png", "截图.png", pngWithText, "image/png", "截图.png"},
+		{"png named .jpg gets its real extension", "截图.jpg", pngWithText, "image/png", "截图.png"},
+		{"pdf", "通知.pdf", func(testing.TB) []byte { return []byte(pdfDoc) }, "application/pdf", "通知.pdf"},
+		{"docx", "台账要求.docx", docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "台账要求.docx"},
+		{"xlsx", "报表.xlsx", xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "报表.xlsx"},
+		{"path parts are dropped", `C:\Users\me\..\照片.png`, pngWithText, "image/png", "照片.png"},
+		{"exe renamed .jpg", "照片.jpg", func(testing.TB) []byte { return exe() }, "", ""},
+		{"html renamed .png", "a.png", func(testing.TB) []byte { return []byte("<html><script>alert(1)</script></html>") }, "", ""},
+		{"plain zip renamed .docx", "a.docx", func(t testing.TB) []byte { return zipOf(t, map[string]string{"a.txt": "x"}) }, "", ""},
+		{"macro-enabled docm renamed .docx", "a.docx", func(t testing.TB) []byte {
+			return zipOf(t, map[string]string{"[Content_Types].xml": strings.Replace(ctDOCX, "document.main+xml", "document.macroEnabled.main+xml", 1),
+				"word/document.xml": "<w:document/>", "word/vbaProject.bin": "\x00"})
+		}, "", ""},
+		{"jpeg magic over garbage", "a.jpg", func(testing.TB) []byte {
+			return append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{7}, 100)...)
+		}, "", ""},
+		{"truncated png", "a.png", func(t testing.TB) []byte { return pngWithText(t)[:60] }, "", ""},
+		{"text", "a.txt", func(testing.TB) []byte { return []byte("只是文字") }, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := api.CheckFile(tc.file, tc.data(t))
+			if tc.wantType == "" {
+				assertFileRefused(t, err, tc.file)
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if f.ContentType != tc.wantType || f.Name != tc.wantName {
+				t.Errorf("got %q %q, want %q %q", f.Name, f.ContentType, tc.wantName, tc.wantType)
+			}
+			if len(f.SHA256) != 64 || len(f.Data) == 0 {
+				t.Errorf("hash %q, %d bytes", f.SHA256, len(f.Data))
+			}
+		})
+	}
+}
+
+func assertFileRefused(t *testing.T, err error, name string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("accepted, want refused")
+	}
+	var se interface{ HTTPStatus() int }
+	if !errors.As(err, &se) || se.HTTPStatus() != http.StatusUnsupportedMediaType {
+		t.Fatalf("err %v, want 415", err)
+	}
+	if base := name[strings.LastIndexAny(name, `/\`)+1:]; !strings.Contains(err.Error(), base) {
+		t.Errorf("message %q does not name the file %q", err.Error(), base)
+	}
+}
+
+func TestJPEGLosesMetadataKeepsPixels(t *testing.T) {
+	in := jpegWithGPS(t)
+	f, err := api.CheckFile("photo.jpg", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := f.Data
+	for _, leak := range []string{secretPlace, "Exif", "xmpmeta", "Photoshop", "TRAILER"} {
+		if bytes.Contains(out, []byte(leak)) {
+			t.Errorf("cleaned JPEG still contains %q", leak)
+		}
+	}
+	for i := 2; i+1 < len(out); {
+		// Walk the header segments: none may be APP1..APP15 or COM.
+		m := out[i+1]
+		if m == 0xDA {
+			break
+		}
+		if (m >= 0xE1 && m <= 0xEF) || m == 0xFE {
+			t.Errorf("segment FF%02X kept", m)
+		}
+		i += 2 + int(binary.BigEndian.Uint16(out[i+2:]))
+	}
+	want, err := jpeg.Decode(bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := jpeg.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("cleaned JPEG does not decode: %v", err)
+	}
+	if !samePixels(want, got) {
+		t.Error("cleaning changed the picture")
+	}
+	if !bytes.HasSuffix(out, []byte{0xFF, 0xD9}) {
+		t.Error("cleaned JPEG does not end with EOI")
+	}
+}
+
+func TestPNGLosesTextKeepsPixels(t *testing.T) {
+	in := pngWithText(t)
+	f, err := api.CheckFile("shot.png", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{secretPlace, "tEXt", "zTXt", "iTXt", "eXIf", "tIME"} {
+		if bytes.Contains(f.Data, []byte(leak)) {
+			t.Errorf("cleaned PNG still contains %q", leak)
+		}
+	}
+	want, _ := png.Decode(bytes.NewReader(in))
+	got, err := png.Decode(bytes.NewReader(f.Data))
+	if err != nil {
+		t.Fatalf("cleaned PNG does not decode: %v", err)
+	}
+	if !samePixels(want, got) {
+		t.Error("cleaning changed the picture")
+	}
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, a1 := a.At(x, y).RGBA()
+			r2, g2, b2, a2 := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestUploadsStoredClean submits every allowed kind through the API and
+// reads what the database holds: metadata gone, hashes of the stored bytes.
+func TestUploadsStoredClean(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			files := []upload{
+				{"photo.jpg", jpegWithGPS(t)}, {"shot.png", pngWithText(t)}, {"notice.pdf", []byte(pdfDoc)},
+				{"ledger.docx", docx(t)}, {"form.xlsx", xlsx(t)},
+			}
+			res := postMultipart(t, app, "/api/v1/tips", validFields(), files)
+			if res.Status != http.StatusCreated {
+				t.Fatalf("status %d: %s", res.Status, res.Raw)
+			}
+			db := openDB(t, app)
+			rows, err := db.Query("SELECT filename, content_type, size, sha256, data FROM attachments ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			n := 0
+			for rows.Next() {
+				var name, ct, sum string
+				var size int64
+				var data []byte
+				if err := rows.Scan(&name, &ct, &size, &sum, &data); err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if bytes.Contains(data, []byte(secretPlace)) {
+					t.Errorf("%s stored with its metadata", name)
+				}
+				if int64(len(data)) != size || sum != sha256Hex(data) {
+					t.Errorf("%s: size %d hash %s do not match the stored %d bytes", name, size, sum, len(data))
+				}
+			}
+			if n != len(files) {
+				t.Errorf("%d attachments stored, want %d", n, len(files))
+			}
+		})
+	}
+}
