@@ -127,17 +127,7 @@ func Start(t testing.TB, o Options) *App {
 
 // StartWorker starts background processing (rebuilding from the database
 // as a restarted worker does).
-func (a *App) StartWorker() {
-	a.t.Helper()
-	a.worker = worker.New(worker.Params{Store: a.Store, Redis: a.Redis, Mailer: a.Mailer, BaseURL: a.Config.BaseURL,
-		Logger: slog.New(slog.NewTextHandler(a.logs, nil)), PollInterval: a.Config.PollInterval, Concurrency: 4})
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.worker.Start(ctx); err != nil {
-		a.t.Fatalf("start worker: %v", err)
-	}
-	w := a.worker
-	a.t.Cleanup(func() { cancel(); w.Shutdown() })
-}
+func (a *App) StartWorker() { a.StartWorkerWith(WorkerOptions{}) }
 
 // StopWorker stops background processing, as a killed worker would.
 func (a *App) StopWorker() {

@@ -63,6 +63,10 @@ type Config struct {
 	// PollInterval is JIANFU_POLL_INTERVAL, how often the outbox relay and
 	// asynq's forwarder look for due work (default 2s).
 	PollInterval time.Duration
+	// NoticeBatchDelay is JIANFU_NOTICE_BATCH_DELAY (default 1m): how long
+	// a person's first reminder or overdue notice of a day waits for the
+	// rest of its burst before the day's one batched mail goes out.
+	NoticeBatchDelay time.Duration
 }
 
 // SMTP is the parsed JIANFU_SMTP_URL.
@@ -86,7 +90,7 @@ var Variables = []string{
 	"JIANFU_SECRET_KEY", "JIANFU_DEADLINES", "JIANFU_DIGEST_CRON",
 	"JIANFU_RATE_LIMITS", "JIANFU_LOG_FORMAT", "JIANFU_LOG_LEVEL",
 	"JIANFU_MAX_FILES", "JIANFU_MAX_FILE_MB", "JIANFU_TRUSTED_PROXIES",
-	"JIANFU_POLL_INTERVAL",
+	"JIANFU_POLL_INTERVAL", "JIANFU_NOTICE_BATCH_DELAY",
 }
 
 // Load reads the settings from getenv (os.Getenv in main). JIANFU_CONFIG
@@ -189,6 +193,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.PollInterval, err = time.ParseDuration(get("JIANFU_POLL_INTERVAL", "2s")); err != nil || c.PollInterval <= 0 {
 		bad("JIANFU_POLL_INTERVAL", errors.New("want a positive Go duration such as 2s"))
+	}
+	if c.NoticeBatchDelay, err = time.ParseDuration(get("JIANFU_NOTICE_BATCH_DELAY", "1m")); err != nil || c.NoticeBatchDelay <= 0 {
+		bad("JIANFU_NOTICE_BATCH_DELAY", errors.New("want a positive Go duration such as 1m"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

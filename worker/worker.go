@@ -25,6 +25,9 @@ type Params struct {
 	// due work.
 	PollInterval time.Duration
 	Concurrency  int
+	// NoticeBatchDelay is JIANFU_NOTICE_BATCH_DELAY: how long a person's
+	// first reminder of a day waits for the rest (0: one minute).
+	NoticeBatchDelay time.Duration
 }
 
 // Worker processes tasks and relays the outbox.
@@ -56,7 +59,8 @@ func New(p Params) *Worker {
 	})
 	(&routeHandler{store: p.Store}).Register(w.mux)
 	(&timerHandler{store: p.Store}).Register(w.mux)
-	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL}).Register(w.mux)
+	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL, batchDelay: p.NoticeBatchDelay}).Register(w.mux)
+	NewDigester(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
 	return w
 }
 
@@ -66,10 +70,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	if n, err := w.p.Store.RelayOutbox(ctx, models.RelayParams{All: true}); err != nil {
 		w.p.Logger.Warn("outbox rebuild incomplete", "relayed", n, "err", err)
 	}
+	began := time.Now()
 	if n, err := w.p.Store.SweepTimers(ctx, models.SweepParams{}); err != nil {
 		w.p.Logger.Warn("timer rebuild incomplete", "queued", n, "err", err)
 	} else {
-		w.p.Logger.Info("timers rebuilt from the database", "open_due_times", n)
+		w.p.Logger.Info("timers rebuilt from the database", "open_due_times", n, "took", time.Since(began).Round(time.Millisecond))
 	}
 	if err := w.srv.Start(w.mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
