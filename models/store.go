@@ -47,6 +47,9 @@ type Store struct {
 	deadlines Deadlines
 	calendar  atomic.Pointer[Calendar]
 	now       func() time.Time
+	queries   atomic.Int64
+	// capture, when set, collects the statements sent (benchmark plans).
+	capture atomic.Pointer[[]string]
 }
 
 // OpenParams configures Open.
@@ -113,6 +116,9 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := s.countQueries(); err != nil {
+		return nil, err
 	}
 	s.calendar.Store(NewCalendar(nil))
 	return s, nil
@@ -192,3 +198,31 @@ func interpret(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// countQueries counts every statement the store sends, for metrics and for
+// benchmarks that bound the queries a job may take.
+func (s *Store) countQueries() error {
+	inc := func(db *gorm.DB) {
+		s.queries.Add(1)
+		if c := s.capture.Load(); c != nil {
+			*c = append(*c, db.Dialector.Explain(db.Statement.SQL.String(), db.Statement.Vars...))
+		}
+	}
+	cb := s.db.Callback()
+	for _, err := range []error{
+		cb.Create().After("gorm:create").Register("jianfu:count", inc),
+		cb.Query().After("gorm:query").Register("jianfu:count", inc),
+		cb.Update().After("gorm:update").Register("jianfu:count", inc),
+		cb.Delete().After("gorm:delete").Register("jianfu:count", inc),
+		cb.Row().After("gorm:row").Register("jianfu:count", inc),
+		cb.Raw().After("gorm:raw").Register("jianfu:count", inc),
+	} {
+		if err != nil {
+			return fmt.Errorf("register query counter: %w", err)
+		}
+	}
+	return nil
+}
+
+// Queries is how many statements the store has sent since it opened.
+func (s *Store) Queries() int64 { return s.queries.Load() }

@@ -1,0 +1,91 @@
+// Command bench measures a running Jianfu beside ceilings measured in the
+// same run on the same machine, and writes BENCHMARKS.md. Run it with
+// `make bench`; it needs MariaDB and Redis for the production figures
+// (JIANFU_TEST_MYSQL_URL, JIANFU_TEST_REDIS_URL) and always measures the
+// embedded mode.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	out := flag.String("out", "BENCHMARKS.md", "report file")
+	mysqlURL := flag.String("mysql", envOr("JIANFU_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"), "admin URL of a MariaDB/MySQL server ('' to skip)")
+	redisURL := flag.String("redis", envOr("JIANFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL for the production mode")
+	duration := flag.Duration("duration", 20*time.Second, "length of each load phase")
+	clients := flag.Int("clients", 16, "concurrent clients")
+	scale := flag.Int("cases", 1_000_000, "cases generated for the queue, timer and digest scenarios ('0' to skip)")
+	flag.Parse()
+
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "jianfu-bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "jianfu")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		log.Fatalf("build: %v\n%s", err, out)
+	}
+	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
+	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
+
+	modes := []string{"embedded"}
+	if *mysqlURL != "" {
+		modes = append([]string{"mysql"}, modes...)
+	}
+	for _, mode := range modes {
+		log.Printf("intake, %s", mode)
+		res, err := b.intake(ctx, mode)
+		if err != nil {
+			log.Fatalf("intake %s: %v", mode, err)
+		}
+		r.Intake = append(r.Intake, res)
+	}
+	if *scale > 0 && *mysqlURL != "" {
+		log.Printf("scale scenarios at %d cases", *scale)
+		res, err := b.atScale(ctx, *scale)
+		if err != nil {
+			log.Fatalf("scale: %v", err)
+		}
+		r.Scale = res
+	}
+	if err := os.WriteFile(*out, []byte(r.markdown()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("wrote %s", *out)
+}
+
+func envOr(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok {
+		return v
+	}
+	return def
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem = strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1] + " kB RAM"
+	}
+	return fmt.Sprintf("%d cores (%s), %s, %s %s/%s", runtime.NumCPU(), cpu, mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+type report struct {
+	Started  time.Time
+	Machine  string
+	Duration time.Duration
+	Clients  int
+	Intake   []IntakeResult
+	Scale    *ScaleResult
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func mark(ok bool) string {
+	if ok {
+		return "✅"
+	}
+	return "❌"
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# Benchmarks\n\n")
+	w("Written by `make bench` (`go run ./bench`) on %s.\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
+	w("Machine: %s. Shared 2-core machines drift, so every figure stands beside a ceiling measured in the same run; compare the ratios, not the absolute numbers across runs.\n\n", r.Machine)
+	w("## 1. Intake\n\n")
+	w("Method: `POST /api/v1/tips` with ~1 KB of Chinese text from %d concurrent clients for %v against `jianfu serve` (rate limits off). ", r.Clients, r.Duration)
+	w("Ceiling: the same three rows (tip, case, first event) inserted in one transaction with plain `database/sql` at the same concurrency, on a fresh database of the same schema. ")
+	w("Jianfu does more per tip than the ceiling (validation, HMACs, the outbox row, the enqueue to Redis and its confirmation), which is the point of the comparison. ")
+	w("Afterwards the bench checks that every accepted tip is in the database and that its routing task ran. Target: ≥ 60%% of the ceiling, p99 ≤ 50 ms, zero errors.\n\n")
+	w("| mode | tips/s | ceiling tx/s | ratio | p50 | p95 | p99 | errors | all stored | all routed (wait) | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, in := range r.Intake {
+		ratio := in.Rate / in.CeilingRate
+		w("| %s | %.0f | %.0f | %.0f%% %s | %s | %s | %s %s | %d | %s | %s (%.1fs) | %.0f MiB %s |\n", in.Mode, in.Rate, in.CeilingRate, ratio*100,
+			mark(ratio >= 0.6), ms(in.P50), ms(in.P95), ms(in.P99), mark(in.P99 <= 50*time.Millisecond), in.Errors,
+			mark(in.AllStored), mark(in.AllRouted), in.RouteWait.Seconds(), in.PeakRSSMiB, mark(in.PeakRSSMiB <= 200))
+	}
+	for _, in := range r.Intake {
+		if in.FirstError != "" {
+			w("\nFirst error (%s): `%s`\n", in.Mode, in.FirstError)
+		}
+	}
+	if r.Scale != nil {
+		r.Scale.markdown(w)
+	}
+	return b.String()
+}

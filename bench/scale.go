@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"jianfu/models"
+)
+
+// ScaleResult holds the scenarios run on a generated county.
+type ScaleResult struct {
+	Cases, Units, OpenDue int
+	Generate              time.Duration
+
+	ListFirst, ListPage50, Detail latency
+	RawListFirst                  latency
+	ListPlan, DetailPlan          string
+	TimerRebuild                  time.Duration
+	TimersQueued                  int
+	OverdueLags                   []time.Duration
+	DigestBuild                   time.Duration
+	DigestQueries, DigestUnits    int
+	DigestNonEmpty                int
+	PeakRSSMiB                    float64
+}
+
+type latency struct{ P50, P95 time.Duration }
+
+func measure(n int, do func() error) (latency, error) {
+	var lat []time.Duration
+	for range n {
+		t0 := time.Now()
+		if err := do(); err != nil {
+			return latency{}, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	sortDurations(lat)
+	return latency{P50: pct(lat, 0.5), P95: pct(lat, 0.95)}, nil
+}
+
+const secret = "0123456789abcdef0123456789abcdef" // matches JIANFU_SECRET_KEY in newBackend
+
+func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
+	r := &ScaleResult{Cases: n, OpenDue: min(100_000, n/10)}
+	be, err := b.newBackend("mysql", "scale")
+	if err != nil {
+		return nil, err
+	}
+	if err := b.run(be, "migrate"); err != nil {
+		return nil, err
+	}
+	store, err := models.Open(ctx, models.OpenParams{DatabaseURL: be.dbURL, DataDir: be.dataDir, Secret: []byte(secret),
+		Deadlines: mustDeadlines(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	if err := store.Bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	codes, err := store.GenerateCounty(ctx, models.GenerateParams{Cases: n, Townships: 60, Departments: 240, Years: 10,
+		OpenDue: r.OpenDue, Now: time.Now(), Seed: 1, Progress: func(done int) {
+			if done%100_000 == 0 {
+				log.Printf("generated %d cases (%v)", done, time.Since(t0).Round(time.Second))
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	r.Generate, r.Units = time.Since(t0), len(codes)
+	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "bench-office-pw", Role: models.RoleOffice}); err != nil {
+		return nil, err
+	}
+	token, err := store.CreateAPIToken(ctx, "bench_office", "bench")
+	if err != nil {
+		return nil, err
+	}
+
+	// Digest: every unit's digest and the summary, with the statements
+	// counted.
+	q0 := store.Queries()
+	t0 = time.Now()
+	for _, code := range codes {
+		d, err := store.UnitDigest(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Empty() {
+			r.DigestNonEmpty++
+		}
+	}
+	if _, err := store.SummaryDigest(ctx); err != nil {
+		return nil, err
+	}
+	r.DigestBuild, r.DigestQueries, r.DigestUnits = time.Since(t0), int(store.Queries()-q0), len(codes)
+
+	// Timers: a handful of open cases fall due 20 s after the server starts.
+	dueSoon, err := store.BenchDueSoon(ctx, 20, 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+
+	// Queue and timers, against `jianfu serve` on this database.
+	srv, err := b.serve(be, "JIANFU_LOG_LEVEL=info")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	r.TimerRebuild, r.TimersQueued = rebuildTime(srv)
+
+	base := "http://" + srv.addr
+	get := func(path string) (map[string]any, error) {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %d %s", path, res.StatusCode, body)
+		}
+		var m map[string]any
+		return m, json.Unmarshal(body, &m)
+	}
+	unit, err := store.BenchBusiestUnit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	filter := "/api/v1/cases?unit=" + unit + "&stage=rectify&overdue=true&limit=20"
+	open := "/api/v1/cases?unit=" + unit + "&stage=open&limit=20"
+	if r.ListFirst, err = measure(200, func() error { _, err := get(filter); return err }); err != nil {
+		return nil, err
+	}
+	// Page 50 of the unit's open cases, reached by following cursors.
+	cursor := ""
+	for range 49 {
+		m, err := get(open + "&cursor=" + url.QueryEscape(cursor))
+		if err != nil {
+			return nil, err
+		}
+		next, _ := m["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if r.ListPage50, err = measure(200, func() error { _, err := get(open + "&cursor=" + url.QueryEscape(cursor)); return err }); err != nil {
+		return nil, err
+	}
+	m, err := get(filter)
+	if err != nil {
+		return nil, err
+	}
+	items, _ := m["items"].([]any)
+	if len(items) == 0 {
+		return nil, fmt.Errorf("the filtered list is empty: the generator made no overdue rectification for %s", unit)
+	}
+	id := fmt.Sprint(int64(items[0].(map[string]any)["id"].(float64)))
+	if r.Detail, err = measure(200, func() error { _, err := get("/api/v1/cases/" + id); return err }); err != nil {
+		return nil, err
+	}
+	if r.ListPlan, r.DetailPlan, err = store.BenchExplain(ctx, unit); err != nil {
+		return nil, err
+	}
+	r.PeakRSSMiB = srv.peakRSS()
+
+	// Overdue marks for the cases due 20 s after start.
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if r.OverdueLags, err = store.BenchOverdueLags(ctx, dueSoon); err != nil {
+			return nil, err
+		}
+		if len(r.OverdueLags) == len(dueSoon) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	return r, nil
+}
+
+// rebuildTime reads the worker's "timers rebuilt" log line.
+func rebuildTime(srv *server) (time.Duration, int) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(srv.logs()))
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, "timers rebuilt") {
+				continue
+			}
+			var n int
+			var took string
+			for _, f := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(f, "open_due_times="); ok {
+					fmt.Sscan(v, &n)
+				}
+				if v, ok := strings.CutPrefix(f, "took="); ok {
+					took = v
+				}
+			}
+			d, _ := time.ParseDuration(took)
+			return d, n
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return 0, 0
+}
+
+func mustDeadlines() models.Deadlines {
+	d, err := models.ParseDeadlines(models.DefaultDeadlines)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func (s *ScaleResult) markdown(w func(string, ...any)) {
+	w("\n## 2–5. At scale (MariaDB + Redis)\n\n")
+	w("Data: %d cases over %d units and 10 years, generated through the store with multi-row inserts in %v (`models.GenerateCounty`: tips, cases, events, single and dual assignments; the newest %d cases open with a due time, a fifth of them overdue).\n\n",
+		s.Cases, s.Units, s.Generate.Round(time.Second), s.OpenDue)
+	w("| scenario | measured | target |\n|---|---|---|\n")
+	w("| staff list, unit + stage + overdue, first page (200 requests, HTTP, bearer token) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListFirst.P50), ms(s.ListFirst.P95), mark(s.ListFirst.P95 <= 20*time.Millisecond))
+	w("| staff list, the unit's open cases, 50th page by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
+	w("| case detail | p50 %s, p95 %s %s | p95 ≤ 10 ms |\n", ms(s.Detail.P50), ms(s.Detail.P95), mark(s.Detail.P95 <= 10*time.Millisecond))
+	w("| timers rebuilt on start (%d open due times queued) | %v %s | ≤ 30 s |\n", s.TimersQueued, s.TimerRebuild.Round(time.Millisecond), mark(s.TimerRebuild > 0 && s.TimerRebuild <= 30*time.Second))
+	worst := time.Duration(0)
+	for _, l := range s.OverdueLags {
+		worst = max(worst, l)
+	}
+	w("| overdue mark after the due time, under that load (%d cases) | worst %v %s | ≤ 10 s |\n", len(s.OverdueLags), worst.Round(time.Millisecond), mark(len(s.OverdueLags) > 0 && worst <= 10*time.Second))
+	w("| all digests: %d units + the summary | %v, %d queries (%d units with something to report) %s | ≤ 5 s, bounded queries |\n", s.DigestUnits, s.DigestBuild.Round(time.Millisecond), s.DigestQueries, s.DigestNonEmpty, mark(s.DigestBuild <= 5*time.Second))
+	w("| peak RSS of `jianfu serve` during the queue scenario | %.0f MiB %s | ≤ 200 MB |\n", s.PeakRSSMiB, mark(s.PeakRSSMiB <= 200))
+	w("\nQuery plans (MariaDB `EXPLAIN`):\n\nList, unit + stage + overdue:\n\n```\n%s\n```\n\nCase detail (assignments of a case):\n\n```\n%s\n```\n", s.ListPlan, s.DetailPlan)
+}
