@@ -20,3 +20,8 @@ run:
 
 bench:
 	$(GO) run ./bench -out BENCHMARKS.md
+
+# screenshots writes the staff console's pictures for the README (needs
+# Chromium; the test runs with api/ as its directory, hence the full path).
+screenshots:
+	JIANFU_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestConsoleScreenshots$$' ./api/

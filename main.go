@@ -42,6 +42,9 @@ Usage:
   jianfu user list
   jianfu user reset --username U [--password P]
   jianfu token create --username U [--name N]   print a bearer API token
+  jianfu digest send [--week 2026-W48]          send this week's digests now (each at most once)
+  jianfu digest preview [--unit CODE] [--html]  print a unit's digest, or the summary without --unit
+  jianfu report --year 2025 [--unit CODE]       the annual report section on tips (Markdown)
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -103,6 +106,10 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return userCommand(ctx, cfg, logger, args, out)
 	case "token":
 		return tokenCommand(ctx, cfg, logger, args, out)
+	case "digest":
+		return digestCommand(ctx, cfg, logger, args, out)
+	case "report":
+		return reportCommand(ctx, cfg, logger, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }
@@ -118,40 +125,38 @@ func newLogger(cfg *config.Config) *slog.Logger {
 }
 
 // secretKey returns JIANFU_SECRET_KEY, or the key generated once in the data
-// directory. Every process of one deployment must use the same key.
-func secretKey(cfg *config.Config, logger *slog.Logger) ([]byte, error) {
+// directory (fromFile). Every process of one deployment must use the same
+// key.
+func secretKey(cfg *config.Config) (key []byte, fromFile bool, err error) {
 	if cfg.SecretKey != nil {
-		return cfg.SecretKey, nil
+		return cfg.SecretKey, false, nil
 	}
 	path := filepath.Join(cfg.DataDir, "secret.key")
 	if b, err := os.ReadFile(path); err == nil {
 		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil || len(key) != 32 {
-			return nil, fmt.Errorf("JIANFU_SECRET_KEY: %s is not base64 of 32 bytes", path)
+			return nil, false, fmt.Errorf("JIANFU_SECRET_KEY: %s is not base64 of 32 bytes", path)
 		}
-		return key, nil
+		return key, true, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
+		return nil, false, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
 	}
-	key := make([]byte, 32)
+	key = make([]byte, 32)
 	rand.Read(key)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
+		return nil, false, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
 	}
 	defer f.Close()
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		return nil, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
+		return nil, false, fmt.Errorf("JIANFU_DATA_DIR: write %s: %w", path, err)
 	}
-	if !cfg.Embedded() {
-		logger.Warn("generated a secret key in the data dir; set JIANFU_SECRET_KEY so every process shares it", "file", path)
-	}
-	return key, nil
+	return key, true, nil
 }
 
 func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*models.Store, error) {
-	key, err := secretKey(cfg, logger)
+	key, fromFile, err := secretKey(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +169,10 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
 		}
 		return nil, fmt.Errorf("JIANFU_DATABASE_URL: %w", err)
+	}
+	if fromFile && !cfg.Embedded() {
+		logger.Warn("using a secret key from the data dir; set JIANFU_SECRET_KEY so every process shares it",
+			"file", filepath.Join(cfg.DataDir, "secret.key"))
 	}
 	return store, nil
 }
@@ -251,7 +260,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 			return fmt.Errorf("JIANFU_SMTP_URL: %w", err)
 		}
 		w = worker.New(worker.Params{Store: store, Redis: redisOpt, Mailer: mailer, BaseURL: cfg.BaseURL,
-			Logger: logger, PollInterval: cfg.PollInterval})
+			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay})
 		if err := w.Start(ctx); err != nil {
 			return err
 		}

@@ -50,10 +50,6 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverer, s.observe, securityHeaders)
-	r.NoRoute(func(c *gin.Context) { fail(c, errNotFound) })
-	r.NoMethod(func(c *gin.Context) {
-		fail(c, newError(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法"))
-	})
 	s.routes(r)
 	return r
 }

@@ -63,6 +63,10 @@ func fail(c *gin.Context, err error) {
 		slog.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 		ae = newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")
 	}
+	if page, ok := c.Get(errorPageKey); ok { // a console page (api/console.go)
+		page.(func(*gin.Context, *apiError))(c, ae)
+		return
+	}
 	c.AbortWithStatusJSON(ae.Status, gin.H{"error": ae})
 }
 

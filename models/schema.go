@@ -136,9 +136,10 @@ type Case struct {
 	Finding              string `gorm:"size:16;not null"`
 	TransferToDiscipline bool   `gorm:"not null"`
 	MergedIntoID         *uint64
-	RejectReason         string `gorm:"type:text;not null"`
-	ReopenCount          int    `gorm:"not null"`
-	Rating               string `gorm:"size:24;not null"`
+	RejectReason         string     `gorm:"type:text;not null"`
+	ReopenCount          int        `gorm:"not null"`
+	RepliedAt            *time.Time // the office's reply of this round; starts the rating window
+	Rating               string     `gorm:"size:24;not null"`
 	RatedAt              *time.Time
 	Suggestions          string `gorm:"type:text;not null"` // JSON list of suggested units from routing rules
 	VerifyTeam           string `gorm:"type:text;not null"` // JSON list of unit codes
@@ -150,20 +151,22 @@ type Case struct {
 // Assignment is one unit's share of a dispatched case (双交办: each unit has
 // its own deadline, report, review and status).
 type Assignment struct {
-	ID              uint64 `gorm:"primaryKey"`
-	CaseID          uint64 `gorm:"not null"`
-	UnitID          uint64 `gorm:"not null"`
-	Role            string `gorm:"size:16;not null"`
-	Status          string `gorm:"size:16;not null"`
+	ID              uint64     `gorm:"primaryKey"`
+	CaseID          uint64     `gorm:"not null"`
+	UnitID          uint64     `gorm:"not null"`
+	Role            string     `gorm:"size:16;not null"`
+	Status          string     `gorm:"size:16;not null"`
+	DueFrom         *time.Time // start of the current rectification period
 	DueAt           *time.Time
 	DueVersion      int `gorm:"not null"`
 	TimerStep       int `gorm:"not null"`
 	NextTimerAt     *time.Time
 	Report          string `gorm:"type:text;not null"`
 	ReviewComment   string `gorm:"type:text;not null"`
-	ExtensionDays   int    `gorm:"not null"`
+	ExtensionDays   int    `gorm:"not null"` // working days granted in this period
+	ExtensionAsked  int    `gorm:"not null"` // working days of the latest request
 	ExtensionReason string `gorm:"type:text;not null"`
-	ExtensionStatus string `gorm:"size:16;not null"`
+	ExtensionStatus string `gorm:"size:16;not null"` // "", requested, approved, rejected
 	SubmittedAt     *time.Time
 	AcceptedAt      *time.Time
 	CreatedAt       time.Time `gorm:"not null"`
@@ -188,17 +191,18 @@ type Attachment struct {
 
 // Event is one entry of a case's append-only timeline.
 type Event struct {
-	ID        uint64    `gorm:"primaryKey"`
-	CaseID    uint64    `gorm:"not null"`
-	At        time.Time `gorm:"not null"`
-	Kind      string    `gorm:"size:32;not null"`
-	ActorID   *uint64
-	Actor     string `gorm:"size:100;not null"` // username, "tipster" or "system"
-	FromStage string `gorm:"size:16;not null"`
-	ToStage   string `gorm:"size:16;not null"`
-	Public    bool   `gorm:"not null"`
-	Body      string `gorm:"type:text;not null"`
-	Data      string `gorm:"type:text;not null"` // JSON details
+	ID           uint64    `gorm:"primaryKey"`
+	CaseID       uint64    `gorm:"not null"`
+	AssignmentID *uint64   // the assignment the event is about, if any
+	At           time.Time `gorm:"not null"`
+	Kind         string    `gorm:"size:32;not null"`
+	ActorID      *uint64
+	Actor        string `gorm:"size:100;not null"` // username, "tipster" or "system"
+	FromStage    string `gorm:"size:16;not null"`
+	ToStage      string `gorm:"size:16;not null"`
+	Public       bool   `gorm:"not null"`
+	Body         string `gorm:"type:text;not null"`
+	Data         string `gorm:"type:text;not null"` // JSON details
 }
 
 // OutboxTask is background work written in the same transaction as the
@@ -217,21 +221,28 @@ type OutboxTask struct {
 // TableName is "outbox".
 func (OutboxTask) TableName() string { return "outbox" }
 
-// Digest is the claim on one weekly digest: one row per scope (a unit code
-// or "summary") per ISO week, so it is sent once.
+// Digest is one mail that must go out exactly once, claimed in the
+// database: a unit's weekly digest (scope "unit:<code>"), the county summary
+// ("summary"), or one person's daily batch of reminders
+// ("notice:<user id>:<YYYY-MM-DD>"). The unique (scope, week) row is the
+// claim; see docs/digest.md.
 type Digest struct {
-	ID        uint64    `gorm:"primaryKey"`
-	Scope     string    `gorm:"size:40;not null"`
-	Week      string    `gorm:"size:8;not null"`
-	Status    string    `gorm:"size:16;not null"`
-	ClaimedAt time.Time `gorm:"not null"`
+	ID     uint64 `gorm:"primaryKey"`
+	Scope  string `gorm:"size:40;not null"`
+	Week   string `gorm:"size:8;not null"`  // ISO week in Asia/Shanghai, "2026-W48"
+	Status string `gorm:"size:16;not null"` // DigestPending, DigestSending, DigestSent, DigestSkipped
+	// Items are a notice batch's notices (JSON NoticePayloads); "[]" for
+	// weekly digests, which are built when they are sent.
+	Items     string    `gorm:"type:text;not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	ClaimedAt *time.Time
 	SentAt    *time.Time
 }
 
 // AllModels lists every table's model, for schema checks.
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
-		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}}
+		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{}}
 }
 
 // Assignment statuses.
@@ -240,4 +251,7 @@ const (
 	AssignmentSubmitted = "submitted" // report in, awaiting office review
 	AssignmentReturned  = "returned"  // office sent the report back
 	AssignmentAccepted  = "accepted"  // rectification accepted
+	// AssignmentNotRequired: the finding was 不属实, so nothing to rectify;
+	// a reopened case puts it back to pending.
+	AssignmentNotRequired = "not_required"
 )
