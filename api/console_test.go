@@ -82,7 +82,8 @@ func dualCase(t *testing.T, app *apptest.App, content string) (caseID uint64, as
 	steps := []error{
 		app.Store.AcceptCase(ctx, office, models.AcceptParams{CaseID: id}),
 		app.Store.AssignCase(ctx, office, models.AssignParams{CaseID: id, Assignments: []models.AssignmentInput{
-			{Unit: "T02", Role: models.AssignGrassroots}, {Unit: "D05", Role: models.AssignCounty}}}),
+			{Unit: "T02", Role: models.AssignGrassroots}, {Unit: "D05", Role: models.AssignCounty}},
+			VerifyTeam: []string{"T02", "D05"}}),
 		app.Store.RecordVerification(ctx, office, models.VerificationParams{CaseID: id, Finding: models.FindingSubstantiated,
 			Report: "经联合核查，反映的问题属实。"}),
 	}
@@ -401,6 +402,13 @@ func TestConsoleLiaisonSees(t *testing.T) {
 			tok := app.BearerClient(t, "liaison_t02")
 			if r := tok.JSON(t, http.MethodGet, "/api/v1/attachments/"+itoa(tipFile), nil); r.Status != http.StatusNotFound || r.Body["error"] == nil {
 				t.Errorf("API download of the tipster's file by a liaison: %d %s", r.Status, r.Raw)
+			}
+			// Nor does the JSON case page name the tipster's files or the
+			// other units of the verification team.
+			r := tok.JSON(t, http.MethodGet, "/api/v1/cases/"+itoa(id), nil)
+			if r.Status != http.StatusOK || strings.Contains(string(r.Raw), "现场照片") ||
+				len(r.Body["attachments"].([]any)) != 0 || len(r.Body["verify_team"].([]any)) != 0 {
+				t.Errorf("liaison's JSON case detail shows tip files or the team: %d %s", r.Status, r.Raw)
 			}
 		})
 	}

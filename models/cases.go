@@ -409,8 +409,9 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		d.Channel = tip.Channel
 		d.Anonymous = &tip.Anonymous
 		_ = json.Unmarshal([]byte(c.Suggestions), &d.Suggestions)
+		// The verification team names other units: not a liaison's business.
+		_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)
 	}
-	_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)
 
 	arows, err := loadAssignments(db, p, []uint64{c.ID})
 	if err != nil {
@@ -442,9 +443,11 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		}
 		d.Assignments = append(d.Assignments, v)
 	}
-	for _, f := range files {
-		if f.AssignmentID == nil {
-			d.Attachments = append(d.Attachments, attachmentView(f))
+	if SeesTipFiles(p) { // even a file's name can point at the tipster
+		for _, f := range files {
+			if f.AssignmentID == nil {
+				d.Attachments = append(d.Attachments, attachmentView(f))
+			}
 		}
 	}
 	for _, act := range caseActions {
