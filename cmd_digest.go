@@ -39,17 +39,11 @@ func digestCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			return fmt.Errorf("--week %q: want an ISO week such as 2026-W48", *week)
 		}
 	}
-	store, err := openStore(ctx, cfg, logger)
+	store, err := openCurrentStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.CheckSchema(ctx); err != nil {
-		return err
-	}
-	if err := store.LoadCalendar(ctx); err != nil {
-		return err
-	}
 	p := worker.DigesterParams{Store: store, BaseURL: cfg.BaseURL, Logger: logger}
 
 	if sub == "preview" {

@@ -45,17 +45,11 @@ func reportCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	default:
 		p.From, p.To = models.YearPeriod(time.Now().In(models.Shanghai()).Year())
 	}
-	store, err := openStore(ctx, cfg, logger)
+	store, err := openCurrentStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.CheckSchema(ctx); err != nil {
-		return err
-	}
-	if err := store.LoadCalendar(ctx); err != nil {
-		return err
-	}
 	st, err := store.Stats(ctx, p)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -26,14 +26,11 @@ func tokenCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 	if *username == "" {
 		return errors.New("token create: --username is required")
 	}
-	store, err := openStore(ctx, cfg, logger)
+	store, err := openCurrentStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.CheckSchema(ctx); err != nil {
-		return err
-	}
 	tok, err := store.CreateAPIToken(ctx, *username, *name)
 	if err != nil {
 		return err

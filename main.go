@@ -177,6 +177,24 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 	return store, nil
 }
 
+// openCurrentStore opens the database for a command that needs the current
+// schema (it names `jianfu migrate` otherwise) and the holiday calendar.
+func openCurrentStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*models.Store, error) {
+	store, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CheckSchema(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := store.LoadCalendar(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
 func migrate(ctx context.Context, store *models.Store) (int, error) {
 	n, err := store.Migrate(ctx)
 	if err != nil {
@@ -190,20 +208,17 @@ type roles struct{ api, worker, scheduler, migrate, demo bool }
 // serve runs the chosen roles until ctx ends, then shuts down HTTP first
 // and the workers after it.
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles, out io.Writer) error {
-	store, err := openStore(ctx, cfg, logger)
+	open := openCurrentStore
+	if r.migrate {
+		open = openStore
+	}
+	store, err := open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	if r.migrate {
 		if _, err := migrate(ctx, store); err != nil {
-			return err
-		}
-	} else {
-		if err := store.CheckSchema(ctx); err != nil {
-			return err
-		}
-		if err := store.LoadCalendar(ctx); err != nil {
 			return err
 		}
 	}
@@ -319,14 +334,11 @@ func userCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, logger)
+	store, err := openCurrentStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.CheckSchema(ctx); err != nil {
-		return err
-	}
 	switch sub {
 	case "add":
 		u, err := store.CreateUser(ctx, p)

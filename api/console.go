@@ -3,14 +3,10 @@ package api
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"html/template"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -52,40 +48,12 @@ const maxConsoleForm = 64 << 10
 func (s *Server) newConsole() *console {
 	con := &console{Server: s,
 		csrf: csrfGuard{key: s.Store.FormKey(), secure: strings.HasPrefix(s.Config.BaseURL, "https://"), now: time.Now}}
-	pages, err := loadConsolePages(web.Templates(), "console", con.funcs())
+	pages, err := NewPages(web.Templates(), "console", con.funcs())
 	if err != nil {
 		panic(err) // the templates are embedded: a parse error is a bug caught by every test
 	}
 	con.pages = pages
 	return con
-}
-
-// loadConsolePages parses the console's templates like NewPages does, with
-// the console's helpers added to the shared ones.
-func loadConsolePages(fsys fs.FS, dir string, funcs template.FuncMap) (*Pages, error) {
-	shared, err := fs.Glob(fsys, path.Join(dir, "*.part.html"))
-	if err != nil {
-		return nil, err
-	}
-	all, err := fs.Glob(fsys, path.Join(dir, "*.html"))
-	if err != nil {
-		return nil, err
-	}
-	p := &Pages{byName: map[string]*template.Template{}}
-	for _, file := range all {
-		base := path.Base(file)
-		if strings.HasSuffix(base, ".part.html") {
-			continue
-		}
-		name := strings.TrimSuffix(base, ".html")
-		t, err := template.New(name).Funcs(templateFuncs).Funcs(funcs).
-			ParseFS(fsys, append(append([]string{}, shared...), file)...)
-		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", file, err)
-		}
-		p.byName[name] = t
-	}
-	return p, nil
 }
 
 // consoleNoRoute lets an unknown /console/ address answer the console's
