@@ -41,7 +41,7 @@ func (s *Server) previewDigest(c *gin.Context) {
 			"scope": models.ScopeSummary, "week": week, "at": d.At, "recipients": nonNil(d.To),
 			"units": units, "oldest_overdue": oldest,
 			"overdue_assignments": d.OverdueAssignments, "overdue_stages": d.OverdueStages,
-			"year": d.Year, "received": d.Received, "closed": d.Closed, "completion_rate": d.CompletionRate(),
+			"year": d.Year, "received": d.Received, "accepted": d.Accepted, "closed": d.Closed, "closure_rate": d.ClosureRate,
 			"would_send": len(d.To) > 0,
 		})
 		return

@@ -388,20 +388,12 @@ type SummaryDigest struct {
 	OverdueAssignments int
 	OverdueStages      int
 	Oldest             []OverdueCase // at most 20, longest overdue first
-	// Year, Received and Closed give this year's completion rate: cases
-	// received since 1 January (duplicates merged away not counted) and
-	// how many of them are closed.
-	Year     int
-	Received int
-	Closed   int
-}
-
-// CompletionRate is Closed/Received as a percentage (0 with no cases).
-func (d SummaryDigest) CompletionRate() float64 {
-	if d.Received == 0 {
-		return 0
-	}
-	return float64(d.Closed) * 100 / float64(d.Received)
+	// This year's tips received, accepted and closed, and the 办结率
+	// (closed ÷ accepted), defined exactly as in the statistics
+	// (docs/statistics.md), so the digest and the annual report agree.
+	Year                       int
+	Received, Accepted, Closed int64
+	ClosureRate                Rate
 }
 
 // SummaryDigest builds the summary as of now in a fixed handful of
@@ -450,13 +442,14 @@ func (s *Store) SummaryDigest(ctx context.Context) (SummaryDigest, error) {
 	local := now.In(Shanghai())
 	d.Year = local.Year()
 	yearStart := time.Date(d.Year, 1, 1, 0, 0, 0, 0, Shanghai()).UTC()
-	var year struct{ Received, Closed int }
-	err = db.Model(&Case{}).Select("COUNT(*) AS received, COALESCE(SUM(CASE WHEN stage = ? THEN 1 ELSE 0 END), 0) AS closed", StageClosed).
-		Where("created_at >= ? AND merged_into_id IS NULL", yearStart).Scan(&year).Error
+	var year struct{ Received, Accepted, Closed int64 }
+	err = db.Table("cases c").Select("COUNT(*) AS received, "+sqlCount(sqlAccepted)+" AS accepted, "+sqlCount(sqlClosed)+" AS closed").
+		Where("c.created_at >= ?", yearStart).Scan(&year).Error
 	if err != nil {
 		return d, fmt.Errorf("count this year's cases: %w", err)
 	}
-	d.Received, d.Closed = year.Received, year.Closed
+	d.Received, d.Accepted, d.Closed = year.Received, year.Accepted, year.Closed
+	d.ClosureRate = newRate(year.Closed, year.Accepted)
 	return d, nil
 }
 

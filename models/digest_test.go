@@ -245,8 +245,17 @@ func TestSummaryDigest(t *testing.T) {
 			if len(d.Oldest) > 1 && !slices.Equal(d.Oldest[1].Units, []string{"县教育局", "城关镇"}) {
 				t.Errorf("units of the dual case = %v", d.Oldest[1].Units)
 			}
-			if d.Year != 2026 || d.Received != 6 || d.Closed != 2 || int(d.CompletionRate()) != 33 {
-				t.Errorf("completion %d: %d of %d (%.1f%%)", d.Year, d.Closed, d.Received, d.CompletionRate())
+			// Six cases received this year, all past screening (accepted);
+			// two closed: 2 ÷ 6 = 33.3%.
+			if d.Year != 2026 || d.Received != 6 || d.Accepted != 6 || d.Closed != 2 || d.ClosureRate.Text() != "33.3%" {
+				t.Errorf("completion %d: %d closed of %d accepted (%d received): %s", d.Year, d.Closed, d.Accepted, d.Received, d.ClosureRate.Text())
+			}
+			st, err := s.Stats(ctx, StatsParams{From: time.Date(2026, 1, 1, 0, 0, 0, 0, Shanghai()), To: d.At.Add(time.Second)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Totals.ClosureRate.Text() != d.ClosureRate.Text() {
+				t.Errorf("digest's 办结率 %s, statistics' %s", d.ClosureRate.Text(), st.Totals.ClosureRate.Text())
 			}
 		})
 	}

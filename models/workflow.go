@@ -335,13 +335,49 @@ func (w *txWork) queueCaseTimer(c *Case) {
 // stage timer. In rectify the case has no timer of its own: each
 // assignment has one, and the case's due time is the earliest due time of
 // the assignments still waiting for their unit (syncRectifyDue).
-func (s *Store) moveCase(w *txWork, c *Case, stage string) {
+func (s *Store) moveCase(w *txWork, c *Case, stage string) error {
+	if err := noteLateCase(w, c); err != nil {
+		return err
+	}
 	s.enterStage(c, stage, w.now)
 	if stage == StageRectify {
 		c.NextTimerAt = nil
-		return
+		return nil
 	}
 	w.queueCaseTimer(c)
+	return nil
+}
+
+// noteLateCase records that c leaves its stage after the due time when the
+// overdue timer has not said so already (the worker was down, or the
+// action came between the due time and the timer). Statistics judge "on
+// time" by these marks, so they follow the stored due time, never whether a
+// timer fired. The rectify stage is judged per assignment, and a replied
+// case's due time is the tipster's rating window, not the office's.
+func noteLateCase(w *txWork, c *Case) error {
+	if c.DueAt == nil || !w.now.After(*c.DueAt) || c.TimerStep >= StepOverdue ||
+		c.Stage == StageRectify || c.Stage == StageClosed || (c.Stage == StageFeedback && c.RepliedAt != nil) {
+		return nil
+	}
+	return noteLate(w, c, nil)
+}
+
+// noteLateAssignment is noteLateCase for a unit's report submitted after
+// its due time.
+func noteLateAssignment(w *txWork, c *Case, a *Assignment) error {
+	if a.DueAt == nil || !w.now.After(*a.DueAt) || a.TimerStep >= StepOverdue {
+		return nil
+	}
+	return noteLate(w, c, &a.ID)
+}
+
+func noteLate(w *txWork, c *Case, assignmentID *uint64) error {
+	ev := Event{CaseID: c.ID, AssignmentID: assignmentID, At: w.now, Kind: EventOverdue, Actor: ActorSystem,
+		FromStage: c.Stage, ToStage: c.Stage, Body: "超过办理时限后办理（逾期）", Data: "{}"}
+	if err := w.tx.Create(&ev).Error; err != nil {
+		return fmt.Errorf("record late handling: %w", err)
+	}
+	return nil
 }
 
 // syncRectifyDue sets a rectifying case's due time to the earliest due
@@ -398,7 +434,9 @@ func (s *Store) rearmAssignment(w *txWork, a *Assignment, step int) {
 // closeCase moves c to closed, ending every timer, and records it.
 func (s *Store) closeCase(w *txWork, p Principal, c *Case, body string, data any) (Event, error) {
 	from := c.Stage
-	s.moveCase(w, c, StageClosed)
+	if err := s.moveCase(w, c, StageClosed); err != nil {
+		return Event{}, err
+	}
 	c.ClosedAt = &w.now
 	if err := saveCase(w, c); err != nil {
 		return Event{}, err
@@ -488,7 +526,9 @@ func (s *Store) AcceptCase(ctx context.Context, p Principal, in AcceptParams) er
 			return err
 		}
 		from := c.Stage
-		s.moveCase(w, c, StageAssign)
+		if err := s.moveCase(w, c, StageAssign); err != nil {
+			return err
+		}
 		if err := saveCase(w, c); err != nil {
 			return err
 		}
@@ -517,7 +557,9 @@ func (s *Store) RejectCase(ctx context.Context, p Principal, in RejectParams) er
 		}
 		from := c.Stage
 		c.RejectReason = reason
-		s.moveCase(w, c, StageClosed)
+		if err := s.moveCase(w, c, StageClosed); err != nil {
+			return err
+		}
 		c.ClosedAt = &w.now
 		if err := saveCase(w, c); err != nil {
 			return err
@@ -558,7 +600,9 @@ func (s *Store) MergeCase(ctx context.Context, p Principal, in MergeParams) erro
 		}
 		from := c.Stage
 		c.MergedIntoID = &target.ID
-		s.moveCase(w, c, StageClosed)
+		if err := s.moveCase(w, c, StageClosed); err != nil {
+			return err
+		}
 		c.ClosedAt = &w.now
 		if err := saveCase(w, c); err != nil {
 			return err
@@ -665,7 +709,9 @@ func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) er
 		teamJSON, _ := json.Marshal(team)
 		c.VerifyTeam = string(teamJSON)
 		from := c.Stage
-		s.moveCase(w, c, StageVerify)
+		if err := s.moveCase(w, c, StageVerify); err != nil {
+			return err
+		}
 		if err := saveCase(w, c); err != nil {
 			return err
 		}
@@ -738,9 +784,13 @@ func (s *Store) RecordVerification(ctx context.Context, p Principal, in Verifica
 				as[i].Status = AssignmentNotRequired
 				s.rearmAssignment(w, &as[i], 0)
 			}
-			s.moveCase(w, c, StageFeedback)
+			if err := s.moveCase(w, c, StageFeedback); err != nil {
+				return err
+			}
 		} else {
-			s.moveCase(w, c, StageRectify)
+			if err := s.moveCase(w, c, StageRectify); err != nil {
+				return err
+			}
 			for i := range as {
 				s.startPeriod(w, &as[i])
 			}
@@ -796,6 +846,9 @@ func (s *Store) SubmitRectification(ctx context.Context, p Principal, in Rectifi
 			return err
 		}
 		resubmit := a.Status == AssignmentReturned
+		if err := noteLateAssignment(w, c, a); err != nil {
+			return err
+		}
 		a.Status, a.Report, a.SubmittedAt = AssignmentSubmitted, report, &w.now
 		s.rearmAssignment(w, a, a.TimerStep)
 		if err := saveAssignment(w, a); err != nil {
@@ -914,7 +967,9 @@ func (s *Store) ReviewRectification(ctx context.Context, p Principal, in ReviewP
 			return saveCase(w, c)
 		}
 		from := c.Stage
-		s.moveCase(w, c, StageFeedback)
+		if err := s.moveCase(w, c, StageFeedback); err != nil {
+			return err
+		}
 		if err := saveCase(w, c); err != nil {
 			return err
 		}
@@ -1066,6 +1121,9 @@ func (s *Store) ReplyToTipster(ctx context.Context, p Principal, in ReplyParams)
 		if err := fieldErrors(f); err != nil {
 			return err
 		}
+		if err := noteLateCase(w, c); err != nil {
+			return err
+		}
 		due := s.deadlines.Evaluation.Due(s.calendar.Load(), w.now).UTC().Truncate(time.Microsecond)
 		c.RepliedAt, c.DueAt = &w.now, &due
 		c.DueVersion++
@@ -1126,7 +1184,9 @@ func (s *Store) EvaluateTip(ctx context.Context, receipt, rating, comment string
 			_, err := s.closeCase(w, Principal{Username: ActorSystem}, &c, "举报人评价"+RatingNames[rating]+"，办结", nil)
 			return err
 		}
-		s.moveCase(w, &c, StageFeedback) // the office's clock to reopen or explain
+		if err := s.moveCase(w, &c, StageFeedback); err != nil { // the office's clock to reopen or explain
+			return err
+		}
 		if err := saveCase(w, &c); err != nil {
 			return err
 		}
@@ -1164,7 +1224,9 @@ func (s *Store) ReopenCase(ctx context.Context, p Principal, in ReopenParams) er
 		from := c.Stage
 		c.ReopenCount++
 		c.RepliedAt, c.Rating, c.RatedAt = nil, "", nil
-		s.moveCase(w, c, StageRectify)
+		if err := s.moveCase(w, c, StageRectify); err != nil {
+			return err
+		}
 		for i := range as {
 			s.startPeriod(w, &as[i])
 			if err := saveAssignment(w, &as[i]); err != nil {

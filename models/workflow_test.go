@@ -452,3 +452,50 @@ func TestWorkflowMatrix(t *testing.T) {
 		})
 	}
 }
+
+// TestLateHandlingIsMarked: a stage left, or a report submitted, after its
+// due time carries an overdue mark even when no timer ever fired (the
+// worker was down), so "closed on time" follows the stored due times.
+func TestLateHandlingIsMarked(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			overdueMarks := func(id uint64) (caseMarks, assignmentMarks int) {
+				evs, err := f.s.Events(f.ctx, id)
+				f.must("events", err)
+				for _, e := range evs {
+					if e.Kind == EventOverdue {
+						if e.AssignmentID != nil {
+							assignmentMarks++
+						} else {
+							caseMarks++
+						}
+					}
+				}
+				return
+			}
+			onTime, _ := f.tip()
+			f.must("accept on time", f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: onTime}))
+			if c, a := overdueMarks(onTime); c+a != 0 {
+				t.Fatalf("accepted in time but marked overdue: %d %d", c, a)
+			}
+
+			late, _ := f.tip()
+			f.advance(2 * time.Hour) // collect is 1h; no timer runs in this test
+			f.must("accept late", f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: late}))
+			if c, _ := overdueMarks(late); c != 1 {
+				t.Fatalf("collect left an hour late: %d case overdue marks, want 1", c)
+			}
+			f.dual(late)
+			f.must("verify", f.s.RecordVerification(f.ctx, f.office, VerificationParams{CaseID: late,
+				Finding: FindingSubstantiated, Report: "经核查属实。"}))
+			as := f.assignments(late)
+			f.advance(5 * time.Hour) // rectify is 4h
+			f.mustID("late report")(f.s.SubmitRectification(f.ctx, f.liaisonD, RectificationParams{AssignmentID: as[1].ID,
+				Report: "已整改完毕。"}))
+			if c, a := overdueMarks(late); c != 1 || a != 1 {
+				t.Fatalf("after a late report: %d case and %d assignment overdue marks, want 1 and 1", c, a)
+			}
+		})
+	}
+}

@@ -365,7 +365,8 @@ type summaryView struct {
 	OverdueAssignments         int
 	OverdueStages              int
 	Oldest                     []line
-	Year, Received, Closed     int
+	Year                       int
+	Received, Accepted, Closed int64
 	Rate                       string
 	HasOverdue, HasUnitWaiting bool
 }
@@ -373,8 +374,8 @@ type summaryView struct {
 func renderSummary(s models.SummaryDigest, week, base string) (Message, error) {
 	v := summaryView{Week: weekName(week), At: s.At.In(models.Shanghai()).Format("2006年1月2日 15:04"),
 		Console: base + "/console", Units: s.Units, OverdueAssignments: s.OverdueAssignments,
-		OverdueStages: s.OverdueStages, Year: s.Year, Received: s.Received, Closed: s.Closed,
-		Rate: strconv.FormatFloat(s.CompletionRate(), 'f', 1, 64) + "%", HasOverdue: len(s.Oldest) > 0,
+		OverdueStages: s.OverdueStages, Year: s.Year, Received: s.Received, Accepted: s.Accepted, Closed: s.Closed,
+		Rate: s.ClosureRate.Text(), HasOverdue: len(s.Oldest) > 0,
 		HasUnitWaiting: len(s.Units) > 0}
 	for _, c := range s.Oldest {
 		v.Oldest = append(v.Oldest, line{CaseID: c.CaseID, Title: c.Title, Stage: stageName(c.Stage),
@@ -454,7 +455,7 @@ var summaryText = texttemplate.Must(texttemplate.New("summary").Parse(`各位领
 
 截至{{.At}}，减负直通车本周（{{.Week}}）情况如下。
 
-{{.Year}}年以来共收到问题线索{{.Received}}件，已办结{{.Closed}}件，办结率{{.Rate}}。
+{{.Year}}年以来共收到问题线索{{.Received}}件，受理{{.Accepted}}件，已办结{{.Closed}}件，办结率{{.Rate}}。
 交办单位逾期未办事项{{.OverdueAssignments}}件；办理环节逾期的案件{{.OverdueStages}}件。
 {{if .HasUnitWaiting}}
 一、各单位待办情况（逾期 / 7日内到期 / 在办）
@@ -473,7 +474,7 @@ var summaryText = texttemplate.Must(texttemplate.New("summary").Parse(`各位领
 var summaryHTML = htmltemplate.Must(htmltemplate.New("summary").Parse(`<div style="font-family:sans-serif;font-size:14px;line-height:1.6">
 <p>各位领导、同志：</p>
 <p>截至{{.At}}，减负直通车本周（{{.Week}}）情况如下。</p>
-<p>{{.Year}}年以来共收到问题线索<strong>{{.Received}}</strong>件，已办结<strong>{{.Closed}}</strong>件，办结率<strong>{{.Rate}}</strong>。<br>
+<p>{{.Year}}年以来共收到问题线索<strong>{{.Received}}</strong>件，受理<strong>{{.Accepted}}</strong>件，已办结<strong>{{.Closed}}</strong>件，办结率<strong>{{.Rate}}</strong>。<br>
 交办单位逾期未办事项<strong>{{.OverdueAssignments}}</strong>件；办理环节逾期的案件<strong>{{.OverdueStages}}</strong>件。</p>
 {{if .HasUnitWaiting}}<h3>一、各单位待办情况</h3>
 <table border="1" cellpadding="6" cellspacing="0" style="border-collapse:collapse">
