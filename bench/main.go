@@ -60,6 +60,9 @@ func main() {
 		}
 		r.Scale = res
 	}
+	if notes, err := os.ReadFile(filepath.Join("bench", "notes.md")); err == nil {
+		r.Notes = string(notes)
+	}
 	if err := os.WriteFile(*out, []byte(r.markdown()), 0o644); err != nil {
 		log.Fatal(err)
 	}

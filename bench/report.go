@@ -13,6 +13,9 @@ type report struct {
 	Clients  int
 	Intake   []IntakeResult
 	Scale    *ScaleResult
+	// Notes is bench/notes.md: the profiles behind the figures and what
+	// was changed because of them, kept by hand.
+	Notes string
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
@@ -49,6 +52,9 @@ func (r *report) markdown() string {
 	}
 	if r.Scale != nil {
 		r.Scale.markdown(w)
+	}
+	if r.Notes != "" {
+		w("\n%s", r.Notes)
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -179,15 +180,38 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	page := CasePage{Items: []CaseSummary{}}
 	bad := map[string]string{}
 	q := s.caseQuery(ctx)
+	// A unit's list (a liaison's own, or the unit filter) is driven from
+	// that unit's assignments in case order (index unit_id, case_id), so a
+	// page reads about as many rows as it shows, however long the unit's
+	// history.
+	var unitID *uint64
 	switch p.Role {
 	case RoleOffice, RoleAdmin, RoleLeader:
 	case RoleLiaison:
 		if p.UnitID == nil {
 			return page, nil
 		}
-		q = q.Where("EXISTS (SELECT 1 FROM assignments own WHERE own.case_id = cases.id AND own.unit_id = ?)", *p.UnitID)
+		unitID = p.UnitID
 	default:
 		return page, nil
+	}
+	if f.Unit != "" {
+		u, err := s.UnitByCode(ctx, f.Unit)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return page, nil // no such unit: no case has its assignment
+		case err != nil:
+			return page, err
+		case unitID == nil:
+			unitID = &u.ID
+		case *unitID != u.ID:
+			q = q.Where("EXISTS (SELECT 1 FROM assignments fa2 WHERE fa2.case_id = cases.id AND fa2.unit_id = ?)", u.ID)
+		}
+	}
+	idCol := "cases.id"
+	if unitID != nil {
+		q = q.Joins("JOIN assignments fa ON fa.case_id = cases.id AND fa.unit_id = ?", *unitID)
+		idCol = "fa.case_id"
 	}
 	switch {
 	case f.Stage == "":
@@ -204,9 +228,6 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		} else {
 			q = q.Where("(cases.due_at IS NULL OR cases.due_at >= ?)", now)
 		}
-	}
-	if f.Unit != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM assignments fa JOIN units fu ON fu.id = fa.unit_id WHERE fa.case_id = cases.id AND fu.code = ?)", f.Unit)
 	}
 	if f.Category != "" {
 		q = q.Where("categories.code = ?", f.Category)
@@ -260,7 +281,7 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		case byDue:
 			q = q.Where("(cases.due_at > ? OR (cases.due_at = ? AND cases.id > ?))", due, due, id)
 		default:
-			q = q.Where("cases.id < ?", id)
+			q = q.Where(idCol+" < ?", id)
 		}
 	}
 	if len(bad) > 0 {
@@ -269,7 +290,7 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	if byDue {
 		q = q.Where("cases.due_at IS NOT NULL").Order("cases.due_at, cases.id")
 	} else {
-		q = q.Order("cases.id DESC")
+		q = q.Order(idCol + " DESC")
 	}
 	var rows []caseRow
 	if err := q.Limit(limit + 1).Scan(&rows).Error; err != nil {

@@ -16,6 +16,10 @@ import (
 func (f *flow) fire(pending *[]Task) {
 	f.t.Helper()
 	for {
+		// As the worker does every TimerSweepInterval: queue what falls
+		// due within the horizon (far timers are not queued at commit).
+		_, err := f.s.SweepTimers(f.ctx, SweepParams{Horizon: TimerSweepHorizon})
+		f.must("sweep timers", err)
 		*pending = append(*pending, f.q.take()...)
 		var due, later []Task
 		for _, t := range *pending {

@@ -54,11 +54,25 @@ func timerTask(p TimerPayload, at time.Time) Task {
 	}
 }
 
+// TimerSweepHorizon is how far ahead the periodic sweep queues timers; it
+// runs every TimerSweepInterval, well within the horizon.
+const (
+	TimerSweepHorizon  = time.Minute
+	TimerSweepInterval = 30 * time.Second
+)
+
+// enqueueTimers queues the wake-ups a state change armed. One further away
+// than the sweep's horizon is left to the sweep: most deadlines are days
+// off, and Redis then holds only what falls due soon.
 func (s *Store) enqueueTimers(ctx context.Context, ts []Task) {
 	if s.enq == nil {
 		return
 	}
+	soon := s.clock().Add(TimerSweepHorizon)
 	for _, t := range ts {
+		if t.RunAt.After(soon) {
+			continue
+		}
 		if err := s.enq.Enqueue(ctx, t); err != nil {
 			s.log.Warn("enqueue timer failed; the timer sweep will retry", "task", t.ID, "err", err)
 		}

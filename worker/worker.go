@@ -101,9 +101,9 @@ func (w *Worker) relay(ctx context.Context) {
 		if _, err := w.p.Store.RelayOutbox(ctx, models.RelayParams{OlderThan: w.p.PollInterval}); err != nil && ctx.Err() == nil {
 			w.p.Logger.Warn("outbox relay", "err", err)
 		}
-		if time.Since(lastSweep) >= 30*time.Second {
+		if time.Since(lastSweep) >= models.TimerSweepInterval {
 			lastSweep = time.Now()
-			if _, err := w.p.Store.SweepTimers(ctx, models.SweepParams{Horizon: time.Minute}); err != nil && ctx.Err() == nil {
+			if _, err := w.p.Store.SweepTimers(ctx, models.SweepParams{Horizon: models.TimerSweepHorizon}); err != nil && ctx.Err() == nil {
 				w.p.Logger.Warn("timer sweep", "err", err)
 			}
 		}
