@@ -90,10 +90,15 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 					c.Stage = openStages[r.IntN(len(openStages))]
 					due := now.Add(time.Duration(r.IntN(30*24)) * time.Hour)
 					if r.IntN(5) == 0 {
-						due = now.Add(-time.Duration(1+r.IntN(20*24)) * time.Hour) // overdue
+						// Overdue for days: reminded, marked and escalated
+						// long ago, as in a county that has been running.
+						due = now.Add(-time.Duration(1+r.IntN(20*24)) * time.Hour)
+						c.TimerStep = StepEscalate
+					} else {
+						next := due.Add(-time.Hour)
+						c.NextTimerAt = &next
 					}
-					next := due.Add(-time.Hour)
-					c.DueAt, c.NextTimerAt, c.StageEnteredAt = &due, &next, due.Add(-10*24*time.Hour)
+					c.DueAt, c.StageEnteredAt = &due, due.Add(-10*24*time.Hour)
 				} else {
 					c.Stage = StageClosed
 					closed := t.CreatedAt.Add(time.Duration(20+r.IntN(40)) * 24 * time.Hour)
@@ -130,7 +135,7 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 						a.Status = AssignmentPending
 					}
 					if c.Stage == StageRectify {
-						a.DueAt, a.DueFrom, a.NextTimerAt, a.DueVersion = c.DueAt, &c.StageEnteredAt, c.NextTimerAt, 1
+						a.DueAt, a.DueFrom, a.NextTimerAt, a.TimerStep, a.DueVersion = c.DueAt, &c.StageEnteredAt, c.NextTimerAt, c.TimerStep, 1
 					}
 					asg = append(asg, a)
 				}
