@@ -156,6 +156,15 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 			p.Progress(done + n)
 		}
 	}
+	// After a bulk load the optimizer's statistics still describe the empty
+	// tables; refresh them, as a database that has grown slowly would have.
+	analyze := "ANALYZE"
+	if s.dialect == "mysql" {
+		analyze = "ANALYZE TABLE units, users, tips, cases, assignments, events"
+	}
+	if err := db.Exec(analyze).Error; err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	return codes, nil
 }
 

@@ -38,9 +38,13 @@ type Task struct {
 	RunAt   time.Time
 }
 
-// Task is the queue form of an outbox row, with id "outbox:N".
+// Task is the queue form of an outbox row, with id "outbox:N:<created
+// µs>". The creation time keeps ids of different databases apart when they
+// share a Redis (a restored or reset database counts ids from 1 again,
+// and a stale task of the old one must not stand in for a new row).
 func (t OutboxTask) Task() Task {
-	return Task{ID: fmt.Sprintf("outbox:%d", t.ID), Type: t.Type, Queue: t.Queue, Payload: t.Payload, RunAt: t.RunAt}
+	return Task{ID: fmt.Sprintf("outbox:%d:%d", t.ID, t.CreatedAt.UnixMicro()), Type: t.Type, Queue: t.Queue,
+		Payload: t.Payload, RunAt: t.RunAt}
 }
 
 // OutboxIDFromTaskID reverses Task().ID.

@@ -49,7 +49,8 @@ func timerTask(p TimerPayload, at time.Time) Task {
 		at = r.Add(time.Second)
 	}
 	return Task{
-		ID:   fmt.Sprintf("timer:%s:%d:v%d:s%d", p.Target, p.ID, p.Version, p.Step),
+		// The time keeps ids of different databases sharing a Redis apart.
+		ID:   fmt.Sprintf("timer:%s:%d:v%d:s%d:t%d", p.Target, p.ID, p.Version, p.Step, at.Unix()),
 		Type: TaskTimer, Queue: QueueTimers, Payload: b, RunAt: at,
 	}
 }
