@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,13 +48,27 @@ func (t OutboxTask) Task() Task {
 		Payload: t.Payload, RunAt: t.RunAt}
 }
 
-// OutboxIDFromTaskID reverses Task().ID.
-func OutboxIDFromTaskID(id string) (uint64, bool) {
-	var n uint64
-	if _, err := fmt.Sscanf(id, "outbox:%d", &n); err != nil {
-		return 0, false
+// ErrForeignTask: a task id names an outbox row this database does not
+// have (a stale task of another or an earlier database sharing the Redis).
+var ErrForeignTask = errors.New("task belongs to no outbox row of this database")
+
+// OutboxIDOfTask reverses Task().ID and checks that the row is this
+// database's own, by its creation time.
+func (s *Store) OutboxIDOfTask(ctx context.Context, taskID string) (uint64, error) {
+	var id uint64
+	var micro int64
+	if _, err := fmt.Sscanf(taskID, "outbox:%d:%d", &id, &micro); err != nil {
+		return 0, fmt.Errorf("task id %q: %w", taskID, ErrForeignTask)
 	}
-	return n, true
+	var row OutboxTask
+	err := s.db.WithContext(ctx).Select("id, created_at").First(&row, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && row.CreatedAt.UnixMicro() != micro) {
+		return 0, fmt.Errorf("task id %q: %w", taskID, ErrForeignTask)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load outbox %d: %w", id, err)
+	}
+	return id, nil
 }
 
 // newTask builds an outbox row for payload, to run at runAt (zero: now).

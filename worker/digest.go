@@ -81,7 +81,7 @@ func (d *Digester) sendTask(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	id, err := outboxID(ctx, t)
+	id, err := outboxID(ctx, d.p.Store, t)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func (h *noticeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	id, err := outboxID(ctx, t)
+	id, err := outboxID(ctx, h.store, t)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (h *noticeHandler) sendBatch(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	id, err := outboxID(ctx, t)
+	id, err := outboxID(ctx, h.store, t)
 	if err != nil {
 		return err
 	}

@@ -118,3 +118,31 @@ func TestRedisURLForms(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignTaskIsDropped: a task left in a shared Redis by another (or an
+// earlier, reset) database names an outbox id this database also has; it
+// must not claim that row, and the row's own task still runs.
+func TestForeignTaskIsDropped(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			app.Store.SetEnqueuer(nil) // the row's own task is not queued yet
+			caseID := submitTip(t, app)
+			tasks, err := app.Store.OutboxTasks(context.Background(), models.TaskRouteTip)
+			if err != nil || len(tasks) != 1 {
+				t.Fatalf("outbox rows: %v %v", tasks, err)
+			}
+			stale := tasks[0]
+			stale.CreatedAt = stale.CreatedAt.Add(-time.Hour) // same id, another database's row
+			stale.Payload = []byte(`{"case_id":999999}`)
+			if err := app.Queue.Enqueue(context.Background(), stale.Task()); err != nil {
+				t.Fatal(err)
+			}
+			app.Store.SetEnqueuer(app.Queue)
+			app.StartWorker() // re-enqueues the real row on start
+			apptest.Eventually(t, 10*time.Second, "routing of the real row", func() bool {
+				return routedEvents(t, app, caseID) == 1
+			})
+		})
+	}
+}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"log/slog"
@@ -118,14 +119,15 @@ func decode(t *asynq.Task, v any) error {
 	return nil
 }
 
-// outboxID reads the outbox row id from the task id.
-func outboxID(ctx context.Context, t *asynq.Task) (uint64, error) {
+// outboxID reads the outbox row id from the task id; a task that is not
+// this database's own is dropped without retries.
+func outboxID(ctx context.Context, store *models.Store, t *asynq.Task) (uint64, error) {
 	id, _ := asynq.GetTaskID(ctx)
-	n, ok := models.OutboxIDFromTaskID(id)
-	if !ok {
-		return 0, fmt.Errorf("%s task id %q is not an outbox id: %w", t.Type(), id, asynq.SkipRetry)
+	n, err := store.OutboxIDOfTask(ctx, id)
+	if errors.Is(err, models.ErrForeignTask) {
+		return 0, fmt.Errorf("%s: %w: %w", t.Type(), err, asynq.SkipRetry)
 	}
-	return n, nil
+	return n, err
 }
 
 // routeHandler applies routing rules to a new tip.
@@ -138,7 +140,7 @@ func (h *routeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	id, err := outboxID(ctx, t)
+	id, err := outboxID(ctx, h.store, t)
 	if err != nil {
 		return err
 	}
