@@ -896,6 +896,35 @@ const (
 	DecisionReject  = "reject"
 )
 
+// decisionRule is how an office decision on an assignment is checked: yes
+// or no, and a comment of at most max characters that a no must carry.
+type decisionRule struct {
+	yes, no                          string
+	badDecision, needReason, tooLong string
+	max                              int
+}
+
+var (
+	reviewRule = decisionRule{yes: DecisionAccept, no: DecisionReturn, max: 2000,
+		badDecision: "审核意见应为 accept（通过）或 return（退回）", needReason: "退回整改报告请写明原因和要求", tooLong: "审核意见过长"}
+	extensionRule = decisionRule{yes: DecisionApprove, no: DecisionReject, max: 1000,
+		badDecision: "审批意见应为 approve（同意）或 reject（不同意）", needReason: "不同意延期请说明理由", tooLong: "审批意见过长"}
+)
+
+// check returns the cleaned comment, or the field errors.
+func (r decisionRule) check(decision, comment string) (string, error) {
+	f := map[string]string{}
+	if decision != r.yes && decision != r.no {
+		f["decision"] = r.badDecision
+	}
+	minComment := 0
+	if decision == r.no {
+		minComment = 2
+	}
+	comment = text(f, "comment", comment, minComment, r.max, r.needReason, r.tooLong)
+	return comment, fieldErrors(f)
+}
+
 // ReviewParams is the office's review of a submitted report.
 type ReviewParams struct {
 	AssignmentID uint64
@@ -914,16 +943,8 @@ func (s *Store) ReviewRectification(ctx context.Context, p Principal, in ReviewP
 			return err
 		}
 		caseID = c.ID
-		f := map[string]string{}
-		if in.Decision != DecisionAccept && in.Decision != DecisionReturn {
-			f["decision"] = "审核意见应为 accept（通过）或 return（退回）"
-		}
-		minComment := 0
-		if in.Decision == DecisionReturn {
-			minComment = 2
-		}
-		comment := text(f, "comment", in.Comment, minComment, 2000, "退回整改报告请写明原因和要求", "审核意见过长")
-		if err := fieldErrors(f); err != nil {
+		comment, err := reviewRule.check(in.Decision, in.Comment)
+		if err != nil {
 			return err
 		}
 		name, err := unitNameOf(w.tx, a.UnitID)
@@ -934,12 +955,11 @@ func (s *Store) ReviewRectification(ctx context.Context, p Principal, in ReviewP
 		kind, body := EventRectificationAccepted, name+"整改情况通过审核"
 		if in.Decision == DecisionAccept {
 			a.Status, a.AcceptedAt = AssignmentAccepted, &w.now
-			s.rearmAssignment(w, a, a.TimerStep)
 		} else {
 			kind, body = EventRectificationReturned, name+"整改情况报告被退回："+comment
 			a.Status = AssignmentReturned
-			s.rearmAssignment(w, a, a.TimerStep)
 		}
+		s.rearmAssignment(w, a, a.TimerStep)
 		if err := saveAssignment(w, a); err != nil {
 			return err
 		}
@@ -1046,16 +1066,8 @@ func (s *Store) DecideExtension(ctx context.Context, p Principal, in ExtensionDe
 			return err
 		}
 		caseID = c.ID
-		f := map[string]string{}
-		if in.Decision != DecisionApprove && in.Decision != DecisionReject {
-			f["decision"] = "审批意见应为 approve（同意）或 reject（不同意）"
-		}
-		minComment := 0
-		if in.Decision == DecisionReject {
-			minComment = 2
-		}
-		comment := text(f, "comment", in.Comment, minComment, 1000, "不同意延期请说明理由", "审批意见过长")
-		if err := fieldErrors(f); err != nil {
+		comment, err := extensionRule.check(in.Decision, in.Comment)
+		if err != nil {
 			return err
 		}
 		name, err := unitNameOf(w.tx, a.UnitID)
