@@ -252,6 +252,9 @@ type IntakeResult struct {
 	RouteWait            time.Duration
 	PeakRSSMiB           float64
 	FirstError           string
+	// CPU milliseconds per operation by process: for the ceiling over its
+	// load, for Jianfu from the load's start until every tip is routed.
+	CeilCPU, CPU map[string]float64
 }
 
 func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
@@ -272,7 +275,9 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 	if err := db.QueryRow("SELECT id FROM categories WHERE code = 'digital'").Scan(&catID); err != nil {
 		return r, err
 	}
+	cpu0 := sampleCPU(0)
 	lat, errs, first := load(b.clients, b.duration, func(w, i int) error { return rawInsert(db, catID) })
+	r.CeilCPU = sampleCPU(0).perOp(cpu0, len(lat))
 	db.Close()
 	if errs > 0 {
 		return r, fmt.Errorf("ceiling errors: %d (%v)", errs, first)
@@ -292,6 +297,7 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 	defer srv.stop()
 	body, _ := json.Marshal(map[string]any{"category": "digital", "township": "", "content": tipText, "title": "重复填报数据"})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.clients}, Timeout: 10 * time.Second}
+	cpu0 = sampleCPU(srv.cmd.Process.Pid)
 	lat, errs, first = load(b.clients, b.duration, func(w, i int) error {
 		res, err := client.Post("http://"+srv.addr+"/api/v1/tips", "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -332,6 +338,7 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	r.RouteWait = time.Since(t0)
+	r.CPU = sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, r.Accepted)
 	r.PeakRSSMiB = srv.peakRSS()
 	return r, nil
 }

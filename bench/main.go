@@ -25,6 +25,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "length of each load phase")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	scale := flag.Int("cases", 1_000_000, "cases generated for the queue, timer and digest scenarios ('0' to skip)")
+	only := flag.String("modes", "mysql,embedded", "intake modes to run")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -40,11 +41,10 @@ func main() {
 	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
 	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
 
-	modes := []string{"embedded"}
-	if *mysqlURL != "" {
-		modes = append([]string{"mysql"}, modes...)
-	}
-	for _, mode := range modes {
+	for _, mode := range strings.Split(*only, ",") {
+		if mode == "mysql" && *mysqlURL == "" || mode == "" {
+			continue
+		}
 		log.Printf("intake, %s", mode)
 		res, err := b.intake(ctx, mode)
 		if err != nil {

@@ -50,6 +50,26 @@ func (r *report) markdown() string {
 			w("\nFirst error (%s): `%s`\n", in.Mode, in.FirstError)
 		}
 	}
+	w("\nCPU time per tip (ms), by process: for the ceiling over its load; for Jianfu from the load's start until every tip is routed. With both cores busy, throughput follows the sum.\n\n")
+	w("| mode | run | %s | sum |\n|---|---|---|---|---|---|---|\n", strings.Join(cpuRoles, " | "))
+	for _, in := range r.Intake {
+		for _, run := range []struct {
+			name string
+			cpu  map[string]float64
+		}{{"ceiling", in.CeilCPU}, {"jianfu", in.CPU}} {
+			w("| %s | %s |", in.Mode, run.name)
+			sum := 0.0
+			for _, role := range cpuRoles {
+				if v, ok := run.cpu[role]; ok {
+					w(" %.2f |", v)
+					sum += v
+				} else {
+					w(" – |")
+				}
+			}
+			w(" %.2f |\n", sum)
+		}
+	}
 	if r.Scale != nil {
 		r.Scale.markdown(w)
 	}
