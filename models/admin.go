@@ -67,6 +67,7 @@ func (s *Store) UpdateUnit(ctx context.Context, code string, p UnitUpdate) (Unit
 	if err != nil {
 		return u, fmt.Errorf("update unit %s: %w", code, err)
 	}
+	s.refs.forget()
 	return u, nil
 }
 

@@ -37,6 +37,10 @@ type Task struct {
 	Queue   string
 	Payload []byte
 	RunAt   time.Time
+	// Group, when set, lets the worker collect the group's tasks for a
+	// moment and run them as one batch (asynq group aggregation): one
+	// transaction for many rows instead of one each.
+	Group string
 }
 
 // Task is the queue form of an outbox row, with id "outbox:N:<created
@@ -44,8 +48,20 @@ type Task struct {
 // share a Redis (a restored or reset database counts ids from 1 again,
 // and a stale task of the old one must not stand in for a new row).
 func (t OutboxTask) Task() Task {
-	return Task{ID: fmt.Sprintf("outbox:%d:%d", t.ID, t.CreatedAt.UnixMicro()), Type: t.Type, Queue: t.Queue,
+	task := Task{ID: fmt.Sprintf("outbox:%d:%d", t.ID, t.CreatedAt.UnixMicro()), Type: t.Type, Queue: t.Queue,
 		Payload: t.Payload, RunAt: t.RunAt}
+	if t.Type == TaskRouteTip {
+		task.Group = TaskRouteTip
+	}
+	return task
+}
+
+// parseTaskID reverses Task().ID.
+func parseTaskID(taskID string) (id uint64, createdMicro int64, err error) {
+	if _, err := fmt.Sscanf(taskID, "outbox:%d:%d", &id, &createdMicro); err != nil {
+		return 0, 0, fmt.Errorf("task id %q: %w", taskID, ErrForeignTask)
+	}
+	return id, createdMicro, nil
 }
 
 // ErrForeignTask: a task id names an outbox row this database does not
@@ -55,13 +71,12 @@ var ErrForeignTask = errors.New("task belongs to no outbox row of this database"
 // OutboxIDOfTask reverses Task().ID and checks that the row is this
 // database's own, by its creation time.
 func (s *Store) OutboxIDOfTask(ctx context.Context, taskID string) (uint64, error) {
-	var id uint64
-	var micro int64
-	if _, err := fmt.Sscanf(taskID, "outbox:%d:%d", &id, &micro); err != nil {
-		return 0, fmt.Errorf("task id %q: %w", taskID, ErrForeignTask)
+	id, micro, err := parseTaskID(taskID)
+	if err != nil {
+		return 0, err
 	}
 	var row OutboxTask
-	err := s.db.WithContext(ctx).Select("id, created_at").First(&row, id).Error
+	err = s.db.WithContext(ctx).Select("id, created_at").First(&row, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && row.CreatedAt.UnixMicro() != micro) {
 		return 0, fmt.Errorf("task id %q: %w", taskID, ErrForeignTask)
 	}

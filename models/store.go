@@ -50,6 +50,8 @@ type Store struct {
 	queries   atomic.Int64
 	// capture, when set, collects the statements sent (benchmark plans).
 	capture atomic.Pointer[[]string]
+	// refs remembers active category and township ids for intake.
+	refs refCache
 }
 
 // OpenParams configures Open.

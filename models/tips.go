@@ -180,23 +180,21 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 			return r, err
 		}
 	}
-	var cat Category
-	if err := s.db.WithContext(ctx).Where("code = ? AND active = ?", in.Category, true).First(&cat).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return TipReceipt{}, invalid("category", "问题类别不存在，请从列表中选择")
-		}
-		return TipReceipt{}, fmt.Errorf("load category: %w", err)
+	catID, err := s.activeCategoryID(ctx, in.Category)
+	if errors.Is(err, ErrNotFound) {
+		return TipReceipt{}, invalid("category", "问题类别不存在，请从列表中选择")
+	} else if err != nil {
+		return TipReceipt{}, err
 	}
 	var townshipID *uint64
 	if in.Township != "" {
-		var u Unit
-		err := s.db.WithContext(ctx).Where("code = ? AND kind = ? AND active = ?", in.Township, UnitTownship, true).First(&u).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		id, err := s.activeTownshipID(ctx, in.Township)
+		if errors.Is(err, ErrNotFound) {
 			return TipReceipt{}, invalid("township", "乡镇（街道）不存在，请从列表中选择")
 		} else if err != nil {
-			return TipReceipt{}, fmt.Errorf("load township: %w", err)
+			return TipReceipt{}, err
 		}
-		townshipID = &u.ID
+		townshipID = &id
 	}
 	receipt, err := s.newReceipt(in.IdempotencyKey)
 	if err != nil {
@@ -204,7 +202,7 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	}
 	tip := Tip{
 		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, Channel: in.Channel,
-		CategoryID: cat.ID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
+		CategoryID: catID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
 		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
 	}
 	if in.OccurredOn != "" {
@@ -220,7 +218,7 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		if err := w.tx.Create(&tip).Error; err != nil {
 			return fmt.Errorf("insert tip: %w", err)
 		}
-		c = Case{TipID: tip.ID, CategoryID: cat.ID, TownshipID: townshipID, Suggestions: "[]", VerifyTeam: "[]",
+		c = Case{TipID: tip.ID, CategoryID: catID, TownshipID: townshipID, Suggestions: "[]", VerifyTeam: "[]",
 			CreatedAt: now, UpdatedAt: now}
 		s.enterStage(&c, StageCollect, now)
 		if err := w.tx.Create(&c).Error; err != nil {

@@ -78,11 +78,16 @@ func (q *Queue) Enqueue(ctx context.Context, t models.Task) error {
 	if time.Until(t.RunAt) > 0 {
 		opts = append(opts, asynq.ProcessAt(t.RunAt))
 	}
+	var headers map[string]string
+	if t.Group != "" {
+		opts = append(opts, asynq.Group(t.Group))
+		headers = map[string]string{taskIDHeader: t.ID}
+	}
 	// Redis gets a short leash: a request must not hang on it, the outbox
 	// keeps the work.
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	_, err := q.client.EnqueueContext(ctx, asynq.NewTask(t.Type, t.Payload), opts...)
+	_, err := q.client.EnqueueContext(ctx, asynq.NewTaskWithHeaders(t.Type, t.Payload, headers), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}

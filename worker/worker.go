@@ -53,6 +53,11 @@ func New(p Params) *Worker {
 		DelayedTaskCheckInterval: p.PollInterval,
 		Logger:                   asynqLogger{p.Logger},
 		LogLevel:                 asynq.WarnLevel,
+		// New tips are routed in batches: their tasks wait up to a second
+		// for more (two under a steady stream) and run as one task.
+		GroupGracePeriod: time.Second,
+		GroupMaxDelay:    2 * time.Second,
+		GroupAggregator:  asynq.GroupAggregatorFunc(aggregate),
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			p.Logger.Error("task failed", "type", t.Type(), "task_id", id, "err", err)
@@ -130,21 +135,46 @@ func outboxID(ctx context.Context, store *models.Store, t *asynq.Task) (uint64, 
 	return n, err
 }
 
-// routeHandler applies routing rules to a new tip.
+// taskIDHeader carries a grouped task's own id into its batch: asynq
+// hands the aggregator the tasks' payloads and headers, not their ids.
+const taskIDHeader = "jianfu-task-id"
+
+// batchSuffix names the task type a group's batch runs as.
+const batchSuffix = ":batch"
+
+// batch is the payload of an aggregated task: the ids of its tasks.
+type batch struct {
+	TaskIDs []string `json:"task_ids"`
+}
+
+// aggregate turns a group's tasks into one batch task.
+func aggregate(group string, tasks []*asynq.Task) *asynq.Task {
+	b := batch{TaskIDs: make([]string, 0, len(tasks))}
+	for _, t := range tasks {
+		b.TaskIDs = append(b.TaskIDs, t.Headers()[taskIDHeader])
+	}
+	payload, _ := json.Marshal(b)
+	return asynq.NewTask(group+batchSuffix, payload, asynq.MaxRetry(20), asynq.Timeout(5*time.Minute))
+}
+
+// routeHandler applies routing rules to new tips: a batch, or a single
+// task queued before batches existed.
 type routeHandler struct{ store *models.Store }
 
-func (h *routeHandler) Register(mux *asynq.ServeMux) { mux.Handle(models.TaskRouteTip, h) }
+func (h *routeHandler) Register(mux *asynq.ServeMux) {
+	mux.Handle(models.TaskRouteTip, h)
+	mux.Handle(models.TaskRouteTip+batchSuffix, h)
+}
 
 func (h *routeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p models.RouteTipPayload
-	if err := decode(t, &p); err != nil {
+	var b batch
+	if t.Type() == models.TaskRouteTip {
+		id, _ := asynq.GetTaskID(ctx)
+		b.TaskIDs = []string{id}
+	} else if err := decode(t, &b); err != nil {
 		return err
 	}
-	id, err := outboxID(ctx, h.store, t)
-	if err != nil {
-		return err
-	}
-	return h.store.RouteTip(ctx, id, p)
+	return h.store.RouteTips(ctx, b.TaskIDs)
 }
 
 // timerHandler performs reminders, overdue marks and escalations.
