@@ -117,13 +117,12 @@ func (s *Store) Login(ctx context.Context, username, password string) (Principal
 // SessionPrincipal resolves a session cookie; an expired or unknown one is
 // ErrNotFound.
 func (s *Store) SessionPrincipal(ctx context.Context, token string) (Principal, string, error) {
-	var sess Session
-	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ?", tokenHash(token), s.clock()).First(&sess).Error
+	var csrf string
+	p, err := s.principalWhere(ctx, "sessions", "s.csrf_token", &csrf, "s.token_hash = ? AND s.expires_at > ?", tokenHash(token), s.clock())
 	if err != nil {
 		return Principal{}, "", interpret(err, "load session")
 	}
-	p, err := s.principal(ctx, sess.UserID)
-	return p, sess.CSRFToken, err
+	return p, csrf, nil
 }
 
 // Logout ends a session.
@@ -151,11 +150,11 @@ func (s *Store) CreateAPIToken(ctx context.Context, username, name string) (stri
 
 // TokenPrincipal resolves a bearer token.
 func (s *Store) TokenPrincipal(ctx context.Context, token string) (Principal, error) {
-	var t APIToken
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", tokenHash(token)).First(&t).Error; err != nil {
+	p, err := s.principalWhere(ctx, "api_tokens", "''", nil, "s.token_hash = ?", tokenHash(token))
+	if err != nil {
 		return Principal{}, interpret(err, "load token")
 	}
-	return s.principal(ctx, t.UserID)
+	return p, nil
 }
 
 // ChangePassword replaces a user's password after checking the old one.
@@ -183,20 +182,44 @@ func (s *Store) ChangePassword(ctx context.Context, userID uint64, oldPassword, 
 
 // principal loads a user as a Principal; disabled users have none.
 func (s *Store) principal(ctx context.Context, userID uint64) (Principal, error) {
-	var row struct {
-		User
-		UnitCode *string
-	}
+	var row principalRow
 	err := s.db.WithContext(ctx).Table("users").Select("users.*, units.code AS unit_code").
 		Joins("LEFT JOIN units ON units.id = users.unit_id").Where("users.id = ? AND users.disabled = ?", userID, false).
 		Take(&row).Error
 	if err != nil {
 		return Principal{}, interpret(err, "load principal")
 	}
-	p := Principal{UserID: row.ID, Username: row.Username, Role: row.Role, UnitID: row.UnitID,
-		MustChangePassword: row.MustChangePassword}
-	if row.UnitCode != nil {
-		p.UnitCode = *row.UnitCode
+	return row.principal(), nil
+}
+
+// principalWhere loads, in one query, the enabled user that owns the row of
+// credentials (sessions or api_tokens, aliased s) that cond selects, and
+// the row's extra column into extra.
+func (s *Store) principalWhere(ctx context.Context, credentials, extraCol string, extra *string, cond string, args ...any) (Principal, error) {
+	var row principalRow
+	err := s.db.WithContext(ctx).Table(credentials+" s").Select("users.*, units.code AS unit_code, "+extraCol+" AS extra").
+		Joins("JOIN users ON users.id = s.user_id AND users.disabled = ?", false).
+		Joins("LEFT JOIN units ON units.id = users.unit_id").Where(cond, args...).Take(&row).Error
+	if err != nil {
+		return Principal{}, err
 	}
-	return p, nil
+	if extra != nil {
+		*extra = row.Extra
+	}
+	return row.principal(), nil
+}
+
+type principalRow struct {
+	User
+	UnitCode *string
+	Extra    string // principalWhere's extra column
+}
+
+func (r principalRow) principal() Principal {
+	p := Principal{UserID: r.ID, Username: r.Username, Role: r.Role, UnitID: r.UnitID,
+		MustChangePassword: r.MustChangePassword}
+	if r.UnitCode != nil {
+		p.UnitCode = *r.UnitCode
+	}
+	return p
 }
