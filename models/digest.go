@@ -443,7 +443,14 @@ func (s *Store) SummaryDigest(ctx context.Context) (SummaryDigest, error) {
 	d.Year = local.Year()
 	yearStart := time.Date(d.Year, 1, 1, 0, 0, 0, 0, Shanghai()).UTC()
 	var year struct{ Received, Accepted, Closed int64 }
-	err = db.Table("cases c").Select("COUNT(*) AS received, "+sqlCount(sqlAccepted)+" AS accepted, "+sqlCount(sqlClosed)+" AS closed").
+	// MariaDB's optimizer prefers a full scan for a tenth of the table (a
+	// year of ten); the year's range of the created_at index reads 5× less
+	// at a million cases.
+	cases := "cases c"
+	if s.dialect == "mysql" {
+		cases += " FORCE INDEX (ix_cases_created)"
+	}
+	err = db.Table(cases).Select("COUNT(*) AS received, "+sqlCount(sqlAccepted)+" AS accepted, "+sqlCount(sqlClosed)+" AS closed").
 		Where("c.created_at >= ?", yearStart).Scan(&year).Error
 	if err != nil {
 		return d, fmt.Errorf("count this year's cases: %w", err)
@@ -453,28 +460,28 @@ func (s *Store) SummaryDigest(ctx context.Context) (SummaryDigest, error) {
 	return d, nil
 }
 
-// oldestOverdue finds the longest overdue cases in three queries: cases past
-// their stage's due time, cases with overdue waiting assignments, and the
-// units of those assignments.
+// oldestOverdue finds the longest overdue cases in four queries: cases past
+// their stage's due time, cases with overdue waiting assignments, then the
+// titles and the units of the few that are listed. Titles come last so
+// that a county with thousands of overdue assignments reads the tips table
+// only for the cases it shows.
 func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error) {
 	type row struct {
 		CaseID uint64
-		Title  string
 		Stage  string
 		DueAt  scannedTime
 	}
 	var byStage, byUnit []row
-	err := db.Table("cases").Joins("JOIN tips ON tips.id = cases.tip_id").
-		Select("cases.id AS case_id, tips.title, cases.stage, cases.due_at").
+	err := db.Table("cases").Select("cases.id AS case_id, cases.stage, cases.due_at").
 		Where("cases.stage <> ? AND cases.due_at < ?", StageClosed, now).
 		Order("cases.due_at, cases.id").Limit(summaryOldest).Scan(&byStage).Error
 	if err != nil {
 		return nil, fmt.Errorf("load overdue cases: %w", err)
 	}
-	err = waitingAssignments(db).Joins("JOIN tips ON tips.id = cases.tip_id").
-		Select("cases.id AS case_id, tips.title, cases.stage, MIN(assignments.due_at) AS due_at").
+	err = waitingAssignments(db).
+		Select("cases.id AS case_id, cases.stage, MIN(assignments.due_at) AS due_at").
 		Where("assignments.due_at < ?", now).
-		Group("cases.id, tips.title, cases.stage").Order("MIN(assignments.due_at), cases.id").Limit(summaryOldest).
+		Group("cases.id, cases.stage").Order("MIN(assignments.due_at), cases.id").Limit(summaryOldest).
 		Scan(&byUnit).Error
 	if err != nil {
 		return nil, fmt.Errorf("load cases with overdue assignments: %w", err)
@@ -482,7 +489,7 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 	merged := map[uint64]OverdueCase{}
 	for _, r := range slices.Concat(byStage, byUnit) {
 		if m, ok := merged[r.CaseID]; !ok || r.DueAt.Before(m.DueAt) {
-			merged[r.CaseID] = OverdueCase{CaseID: r.CaseID, Title: r.Title, Stage: r.Stage, DueAt: r.DueAt.Time}
+			merged[r.CaseID] = OverdueCase{CaseID: r.CaseID, Stage: r.Stage, DueAt: r.DueAt.Time}
 		}
 	}
 	oldest := make([]OverdueCase, 0, len(merged))
@@ -502,6 +509,22 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 	for i, c := range oldest {
 		ids[i] = c.CaseID
 	}
+	at := map[uint64]int{}
+	for i, c := range oldest {
+		at[c.CaseID] = i
+	}
+	var titles []struct {
+		ID    uint64
+		Title string
+	}
+	err = db.Table("cases").Select("cases.id, tips.title").Joins("JOIN tips ON tips.id = cases.tip_id").
+		Where("cases.id IN ?", ids).Scan(&titles).Error
+	if err != nil {
+		return nil, fmt.Errorf("load titles of overdue cases: %w", err)
+	}
+	for _, t := range titles {
+		oldest[at[t.ID]].Title = t.Title
+	}
 	var units []struct {
 		CaseID uint64
 		Name   string
@@ -512,10 +535,6 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 		Order("assignments.case_id, units.code").Scan(&units).Error
 	if err != nil {
 		return nil, fmt.Errorf("load units of overdue cases: %w", err)
-	}
-	at := map[uint64]int{}
-	for i, c := range oldest {
-		at[c.CaseID] = i
 	}
 	for _, u := range units {
 		i := at[u.CaseID]
