@@ -19,7 +19,7 @@ import (
 // ScaleResult holds the scenarios run on a generated county.
 type ScaleResult struct {
 	Cases, Units, OpenDue int
-	Generate              time.Duration
+	Generate, Settle      time.Duration
 
 	ListFirst, ListPage50, Detail latency
 	RawListFirst                  latency
@@ -79,6 +79,12 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 		return nil, err
 	}
 	r.Generate, r.Units = time.Since(t0), len(codes)
+	// A county's database grew over years; one loaded a moment ago still
+	// has InnoDB flushing and purging the load in the background, which
+	// the first runs measured instead of Jianfu. Wait until that settles.
+	if r.Settle, err = settle(be); err != nil {
+		return nil, err
+	}
 	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "bench-office-pw", Role: models.RoleOffice}); err != nil {
 		return nil, err
 	}
@@ -141,6 +147,11 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	}
 	filter := "/api/v1/cases?unit=" + unit + "&stage=rectify&overdue=true&limit=20"
 	open := "/api/v1/cases?unit=" + unit + "&stage=open&limit=20"
+	for range 20 { // warm the connection pools and caches first
+		if _, err := get(filter); err != nil {
+			return nil, err
+		}
+	}
 	if r.ListFirst, err = measure(200, func() error { _, err := get(filter); return err }); err != nil {
 		return nil, err
 	}
@@ -191,6 +202,34 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	return r, nil
 }
 
+// settle waits (at most five minutes) until InnoDB has flushed and purged
+// what the bulk load left: dirty pages under 10% of the buffer pool and a
+// short purge history.
+func settle(be *backend) (time.Duration, error) {
+	db, err := be.open()
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	t0 := time.Now()
+	for time.Since(t0) < 5*time.Minute {
+		var dirty, total, history float64
+		err := db.QueryRow(`SELECT
+			SUM(CASE WHEN variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY' THEN variable_value END),
+			SUM(CASE WHEN variable_name = 'INNODB_BUFFER_POOL_PAGES_TOTAL' THEN variable_value END),
+			SUM(CASE WHEN variable_name = 'INNODB_HISTORY_LIST_LENGTH' THEN variable_value END)
+			FROM information_schema.global_status`).Scan(&dirty, &total, &history)
+		if err != nil {
+			return 0, fmt.Errorf("read InnoDB status: %w", err)
+		}
+		if dirty < total*0.10 && history < 1000 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	return time.Since(t0), nil
+}
+
 // rebuildTime reads the worker's "timers rebuilt" log line.
 func rebuildTime(srv *server) (time.Duration, int) {
 	deadline := time.Now().Add(2 * time.Minute)
@@ -229,8 +268,9 @@ func mustDeadlines() models.Deadlines {
 
 func (s *ScaleResult) markdown(w func(string, ...any)) {
 	w("\n## 2–5. At scale (MariaDB + Redis)\n\n")
-	w("Data: %d cases over %d units and 10 years, generated through the store with multi-row inserts in %v (`models.GenerateCounty`: tips, cases, events, single and dual assignments; the newest %d cases open with a due time, a fifth of them overdue).\n\n",
+	w("Data: %d cases over %d units and 10 years, generated through the store with multi-row inserts in %v (`models.GenerateCounty`: tips, cases, events, single and dual assignments; the newest %d cases open with a due time, a fifth of them overdue). ",
 		s.Cases, s.Units, s.Generate.Round(time.Second), s.OpenDue)
+	w("The bench then waited %v for InnoDB to flush and purge the load (dirty pages < 10%%, purge history < 1000) before measuring, and warms the list with 20 requests; each figure is 200 requests in a row over HTTP with a bearer token while the worker runs beside the API.\n\n", s.Settle.Round(time.Second))
 	w("| scenario | measured | target |\n|---|---|---|\n")
 	w("| staff list, unit + stage + overdue, first page (200 requests, HTTP, bearer token) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListFirst.P50), ms(s.ListFirst.P95), mark(s.ListFirst.P95 <= 20*time.Millisecond))
 	w("| staff list, the unit's open cases, 50th page by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
