@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,4 +71,16 @@ func (s cpuSample) perOp(before cpuSample, ops int) map[string]float64 {
 		out[role] = (v - before[role]) * 1000 / float64(ops)
 	}
 	return out
+}
+
+// cpuText is a one-line "role x.xx" list in report order, then any other
+// figures.
+func cpuText(m map[string]float64) string {
+	var parts []string
+	for _, role := range append(cpuRoles, "disk reads") {
+		if v, ok := m[role]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.2f", role, v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -22,7 +22,16 @@ type ScaleResult struct {
 	Generate, Settle      time.Duration
 
 	ListFirst, ListPage50, Detail latency
-	RawListFirst                  latency
+	// ListSteady is the first page again once the worker's start-up work
+	// is done; ListCPU and SteadyCPU are CPU ms per request by process and
+	// disk reads of the buffer pool per request ("disk reads").
+	ListSteady         latency
+	ListCPU, SteadyCPU map[string]float64
+	// ListOpenLast is the last page of the unit's open cases (OpenPages
+	// pages).
+	ListOpenLast latency
+	OpenPages    int
+	OpenLastCPU  map[string]float64
 	ListPlan, DetailPlan          string
 	TimerRebuild                  time.Duration
 	TimersQueued                  int
@@ -152,23 +161,42 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 			return nil, err
 		}
 	}
-	if r.ListFirst, err = measure(200, func() error { _, err := get(filter); return err }); err != nil {
+	if r.ListFirst, r.ListCPU, err = b.measureWithCPU(be, srv, func() error { _, err := get(filter); return err }); err != nil {
 		return nil, err
 	}
-	// Page 50 of the unit's open cases, reached by following cursors.
-	cursor := ""
-	for range 49 {
-		m, err := get(open + "&cursor=" + url.QueryEscape(cursor))
-		if err != nil {
-			return nil, err
+	// Page 50 of the unit's closed cases (its history), reached by
+	// following cursors; and the last page of its open cases, which has to
+	// read the unit's whole history to show that nothing older is open.
+	lastPage := func(list string, pages int) (string, int, error) {
+		cursor := ""
+		for page := 1; page < pages; page++ {
+			m, err := get(list + "&cursor=" + url.QueryEscape(cursor))
+			if err != nil {
+				return "", 0, err
+			}
+			next, _ := m["next_cursor"].(string)
+			if next == "" {
+				return cursor, page, nil
+			}
+			cursor = next
 		}
-		next, _ := m["next_cursor"].(string)
-		if next == "" {
-			break
-		}
-		cursor = next
+		return cursor, pages, nil
 	}
-	if r.ListPage50, err = measure(200, func() error { _, err := get(open + "&cursor=" + url.QueryEscape(cursor)); return err }); err != nil {
+	closed := "/api/v1/cases?unit=" + unit + "&stage=closed&limit=20"
+	cursor, page, err := lastPage(closed, 50)
+	if err != nil {
+		return nil, err
+	}
+	if page < 50 {
+		return nil, fmt.Errorf("unit %s has only %d pages of closed cases", unit, page)
+	}
+	if r.ListPage50, err = measure(200, func() error { _, err := get(closed + "&cursor=" + url.QueryEscape(cursor)); return err }); err != nil {
+		return nil, err
+	}
+	if cursor, r.OpenPages, err = lastPage(open, 1000); err != nil {
+		return nil, err
+	}
+	if r.ListOpenLast, r.OpenLastCPU, err = b.measureWithCPU(be, srv, func() error { _, err := get(open + "&cursor=" + url.QueryEscape(cursor)); return err }); err != nil {
 		return nil, err
 	}
 	m, err := get(filter)
@@ -199,7 +227,31 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 		}
 		time.Sleep(time.Second)
 	}
+	if r.ListSteady, r.SteadyCPU, err = b.measureWithCPU(be, srv, func() error { _, err := get(filter); return err }); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// measureWithCPU measures 200 calls of do, with the CPU each process spent
+// and the pages InnoDB read from disk per call.
+func (b *bench) measureWithCPU(be *backend, srv *server, do func() error) (latency, map[string]float64, error) {
+	db, err := be.open()
+	if err != nil {
+		return latency{}, nil, err
+	}
+	defer db.Close()
+	diskReads := func() float64 {
+		var v float64
+		db.QueryRow("SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_READS'").Scan(&v)
+		return v
+	}
+	const n = 200
+	r0, cpu0 := diskReads(), sampleCPU(srv.cmd.Process.Pid)
+	lat, err := measure(n, do)
+	cpu := sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, n)
+	cpu["disk reads"] = (diskReads() - r0) / n
+	return lat, cpu, err
 }
 
 // settle waits (at most five minutes) until InnoDB has flushed and purged
@@ -273,7 +325,9 @@ func (s *ScaleResult) markdown(w func(string, ...any)) {
 	w("The bench then waited %v for InnoDB to flush and purge the load (dirty pages < 10%%, purge history < 1000) before measuring, and warms the list with 20 requests; each figure is 200 requests in a row over HTTP with a bearer token while the worker runs beside the API.\n\n", s.Settle.Round(time.Second))
 	w("| scenario | measured | target |\n|---|---|---|\n")
 	w("| staff list, unit + stage + overdue, first page (200 requests, HTTP, bearer token) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListFirst.P50), ms(s.ListFirst.P95), mark(s.ListFirst.P95 <= 20*time.Millisecond))
-	w("| staff list, the unit's open cases, 50th page by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
+	w("| the same first page once the worker's start-up work is done (after scenario 3) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListSteady.P50), ms(s.ListSteady.P95), mark(s.ListSteady.P95 <= 20*time.Millisecond))
+	w("| staff list, unit + stage (the unit's closed cases), 50th page by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
+	w("| worst case, not a target: the last (%dth) page of the unit's open cases, which reads the unit's ten years of assignments | p50 %s, p95 %s | – |\n", s.OpenPages, ms(s.ListOpenLast.P50), ms(s.ListOpenLast.P95))
 	w("| case detail | p50 %s, p95 %s %s | p95 ≤ 10 ms |\n", ms(s.Detail.P50), ms(s.Detail.P95), mark(s.Detail.P95 <= 10*time.Millisecond))
 	w("| timers rebuilt on start (%d open due times queued) | %v %s | ≤ 30 s |\n", s.TimersQueued, s.TimerRebuild.Round(time.Millisecond), mark(s.TimerRebuild > 0 && s.TimerRebuild <= 30*time.Second))
 	worst := time.Duration(0)
@@ -283,5 +337,7 @@ func (s *ScaleResult) markdown(w func(string, ...any)) {
 	w("| overdue mark after the due time, under that load (%d cases) | worst %v %s | ≤ 10 s |\n", len(s.OverdueLags), worst.Round(time.Millisecond), mark(len(s.OverdueLags) > 0 && worst <= 10*time.Second))
 	w("| all digests: %d units + the summary | %v, %d queries (%d units with something to report) %s | ≤ 5 s, bounded queries |\n", s.DigestUnits, s.DigestBuild.Round(time.Millisecond), s.DigestQueries, s.DigestNonEmpty, mark(s.DigestBuild <= 5*time.Second))
 	w("| peak RSS of `jianfu serve` during the queue scenario | %.0f MiB %s | ≤ 200 MB |\n", s.PeakRSSMiB, mark(s.PeakRSSMiB <= 200))
+	w("\nCPU ms per list request by process, and InnoDB pages read from disk per request: first page at start %s; once settled %s; last page of open cases %s. MariaDB runs with its default 128 MiB buffer pool, far smaller than this database, so pages a request needs for the first time come from disk.\n",
+		cpuText(s.ListCPU), cpuText(s.SteadyCPU), cpuText(s.OpenLastCPU))
 	w("\nQuery plans (MariaDB `EXPLAIN`):\n\nList, unit + stage + overdue:\n\n```\n%s\n```\n\nCase detail (assignments of a case):\n\n```\n%s\n```\n", s.ListPlan, s.DetailPlan)
 }
