@@ -29,17 +29,17 @@ type ScaleResult struct {
 	ListCPU, SteadyCPU map[string]float64
 	// ListOpenLast is the last page of the unit's open cases (OpenPages
 	// pages).
-	ListOpenLast latency
-	OpenPages    int
-	OpenLastCPU  map[string]float64
-	ListPlan, DetailPlan          string
-	TimerRebuild                  time.Duration
-	TimersQueued                  int
-	OverdueLags                   []time.Duration
-	DigestBuild                   time.Duration
-	DigestQueries, DigestUnits    int
-	DigestNonEmpty                int
-	PeakRSSMiB                    float64
+	ListOpenLast               latency
+	OpenPages                  int
+	OpenLastCPU                map[string]float64
+	ListPlan, DetailPlan       string
+	TimerRebuild               time.Duration
+	TimersQueued               int
+	OverdueLags                []time.Duration
+	DigestBuild                time.Duration
+	DigestQueries, DigestUnits int
+	DigestNonEmpty             int
+	PeakRSSMiB                 float64
 }
 
 type latency struct{ P50, P95 time.Duration }
