@@ -287,6 +287,25 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	if len(bad) > 0 {
 		return page, &ValidationError{Fields: bad}
 	}
+	if unitID != nil {
+		// Open stages hold the newest cases: a unit's walk back through its
+		// history stops at the oldest case in the listed stages instead of
+		// reading ten years of closed ones to fill the last page.
+		var stages []string
+		switch {
+		case f.Stage == "open":
+			stages = Stages[:len(Stages)-1]
+		case f.Stage != "" && f.Stage != StageClosed:
+			stages = []string{f.Stage}
+		}
+		if len(stages) > 0 {
+			floor, ok, err := s.oldestCaseIn(ctx, stages)
+			if err != nil || !ok {
+				return page, err
+			}
+			q = q.Where(idCol+" >= ?", floor)
+		}
+	}
 	if byDue {
 		q = q.Where("cases.due_at IS NOT NULL").Order("cases.due_at, cases.id")
 	} else {
@@ -316,6 +335,27 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		}
 	}
 	return page, nil
+}
+
+// oldestCaseIn is the smallest id of a case now in one of stages (index
+// stage, id: one look-up a stage); ok is false when there is none.
+func (s *Store) oldestCaseIn(ctx context.Context, stages []string) (id uint64, ok bool, err error) {
+	parts := make([]string, len(stages))
+	args := make([]any, len(stages))
+	for i, st := range stages {
+		parts[i] = "SELECT MIN(id) AS id FROM cases WHERE stage = ?"
+		args[i] = st
+	}
+	var rows []struct{ ID *uint64 }
+	if err := s.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+		return 0, false, fmt.Errorf("find the oldest case in %v: %w", stages, err)
+	}
+	for _, r := range rows {
+		if r.ID != nil && (!ok || *r.ID < id) {
+			id, ok = *r.ID, true
+		}
+	}
+	return id, ok, nil
 }
 
 func encodeCursor(due *time.Time, id uint64, byDue bool) string {

@@ -312,6 +312,13 @@ func TestCaseViews(t *testing.T) {
 				{"by stage", f.office, CaseFilter{Stage: StageRectify}, []uint64{dual}},
 				{"open", f.office, CaseFilter{Stage: "open"}, all},
 				{"by unit", f.office, CaseFilter{Unit: "D1"}, []uint64{dual}},
+				// A unit's list by open stage stops at the oldest case in
+				// those stages; the cases at that bound are listed.
+				{"by unit, open", f.office, CaseFilter{Unit: "D1", Stage: "open"}, []uint64{dual}},
+				{"by unit and stage", f.office, CaseFilter{Unit: "D1", Stage: StageRectify}, []uint64{dual}},
+				{"by unit, a stage no case is in", f.office, CaseFilter{Unit: "D1", Stage: StageFeedback}, nil},
+				{"by unit, closed", f.office, CaseFilter{Unit: "D1", Stage: StageClosed}, nil},
+				{"liaison of D2 by stage", f.liaisonX, CaseFilter{Stage: StageVerify}, []uint64{single}},
 				{"by category", f.office, CaseFilter{Category: "digital"}, all},
 				{"other category", f.office, CaseFilter{Category: "inspections"}, nil},
 				{"by words", f.office, CaseFilter{Q: "打卡"}, all},
