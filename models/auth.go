@@ -117,12 +117,11 @@ func (s *Store) Login(ctx context.Context, username, password string) (Principal
 // SessionPrincipal resolves a session cookie; an expired or unknown one is
 // ErrNotFound.
 func (s *Store) SessionPrincipal(ctx context.Context, token string) (Principal, string, error) {
-	var csrf string
-	p, err := s.principalWhere(ctx, "sessions", "s.csrf_token", &csrf, "s.token_hash = ? AND s.expires_at > ?", tokenHash(token), s.clock())
+	row, err := s.credentialOwner(ctx, "sessions", "c.token_hash = ? AND c.expires_at > ?", tokenHash(token), s.clock())
 	if err != nil {
 		return Principal{}, "", interpret(err, "load session")
 	}
-	return p, csrf, nil
+	return row.principal(), row.CSRFToken, nil
 }
 
 // Logout ends a session.
@@ -150,11 +149,11 @@ func (s *Store) CreateAPIToken(ctx context.Context, username, name string) (stri
 
 // TokenPrincipal resolves a bearer token.
 func (s *Store) TokenPrincipal(ctx context.Context, token string) (Principal, error) {
-	p, err := s.principalWhere(ctx, "api_tokens", "''", nil, "s.token_hash = ?", tokenHash(token))
+	row, err := s.credentialOwner(ctx, "api_tokens", "c.token_hash = ?", tokenHash(token))
 	if err != nil {
 		return Principal{}, interpret(err, "load token")
 	}
-	return p, nil
+	return row.principal(), nil
 }
 
 // ChangePassword replaces a user's password after checking the old one.
@@ -192,27 +191,25 @@ func (s *Store) principal(ctx context.Context, userID uint64) (Principal, error)
 	return row.principal(), nil
 }
 
-// principalWhere loads, in one query, the enabled user that owns the row of
-// credentials (sessions or api_tokens, aliased s) that cond selects, and
-// the row's extra column into extra.
-func (s *Store) principalWhere(ctx context.Context, credentials, extraCol string, extra *string, cond string, args ...any) (Principal, error) {
+// credentialOwner loads, in one query, the enabled user (with the unit's
+// code) that owns the row of credentials, sessions or api_tokens (aliased
+// c), that cond selects; a session's CSRF token comes along.
+func (s *Store) credentialOwner(ctx context.Context, credentials, cond string, args ...any) (principalRow, error) {
+	cols := "users.*, units.code AS unit_code"
+	if credentials == "sessions" {
+		cols += ", c.csrf_token"
+	}
 	var row principalRow
-	err := s.db.WithContext(ctx).Table(credentials+" s").Select("users.*, units.code AS unit_code, "+extraCol+" AS extra").
-		Joins("JOIN users ON users.id = s.user_id AND users.disabled = ?", false).
+	err := s.db.WithContext(ctx).Table(credentials+" c").Select(cols).
+		Joins("JOIN users ON users.id = c.user_id AND users.disabled = ?", false).
 		Joins("LEFT JOIN units ON units.id = users.unit_id").Where(cond, args...).Take(&row).Error
-	if err != nil {
-		return Principal{}, err
-	}
-	if extra != nil {
-		*extra = row.Extra
-	}
-	return row.principal(), nil
+	return row, err
 }
 
 type principalRow struct {
 	User
-	UnitCode *string
-	Extra    string // principalWhere's extra column
+	UnitCode  *string
+	CSRFToken string // a session's, from credentialOwner
 }
 
 func (r principalRow) principal() Principal {
