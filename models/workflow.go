@@ -247,35 +247,41 @@ func lockCase(w *txWork, p Principal, id uint64, action string) (*Case, error) {
 }
 
 // lockAssignment loads an assignment and its case for update (case first,
-// the order every action uses) and checks that p may see the assignment
-// and take action now. A liaison sees only their own unit's assignments.
-func lockAssignment(w *txWork, p Principal, id uint64, action string) (*Case, *Assignment, error) {
-	var probe Assignment
-	if err := w.tx.Select("id, case_id, unit_id").First(&probe, id).Error; err != nil {
-		return nil, nil, interpret(err, fmt.Sprintf("load assignment %d", id))
+// the order every action uses), with the name of the assignment's unit for
+// the timeline, and checks that p may see the assignment and take action
+// now. A liaison sees only their own unit's assignments.
+func lockAssignment(w *txWork, p Principal, id uint64, action string) (*Case, *Assignment, string, error) {
+	var probe struct {
+		CaseID, UnitID uint64
+		UnitName       string
+	}
+	err := w.tx.Table("assignments").Select("assignments.case_id, assignments.unit_id, units.name AS unit_name").
+		Joins("JOIN units ON units.id = assignments.unit_id").Where("assignments.id = ?", id).Take(&probe).Error
+	if err != nil {
+		return nil, nil, "", interpret(err, fmt.Sprintf("load assignment %d", id))
 	}
 	caseID, unitID := probe.CaseID, probe.UnitID
 	switch p.Role {
 	case RoleOffice, RoleAdmin, RoleLeader:
 	case RoleLiaison:
 		if p.UnitID == nil || *p.UnitID != unitID {
-			return nil, nil, fmt.Errorf("assignment %d: %w", id, ErrNotFound)
+			return nil, nil, "", fmt.Errorf("assignment %d: %w", id, ErrNotFound)
 		}
 	default:
-		return nil, nil, fmt.Errorf("assignment %d: %w", id, ErrNotFound)
+		return nil, nil, "", fmt.Errorf("assignment %d: %w", id, ErrNotFound)
 	}
 	var c Case
 	if err := w.tx.Clauses(forUpdate).First(&c, caseID).Error; err != nil {
-		return nil, nil, fmt.Errorf("load case %d: %w", caseID, err)
+		return nil, nil, "", fmt.Errorf("load case %d: %w", caseID, err)
 	}
 	var a Assignment
 	if err := w.tx.Clauses(forUpdate).First(&a, id).Error; err != nil {
-		return nil, nil, fmt.Errorf("load assignment %d: %w", id, err)
+		return nil, nil, "", fmt.Errorf("load assignment %d: %w", id, err)
 	}
 	if err := guard(action, p, &c, &a); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return &c, &a, nil
+	return &c, &a, probe.UnitName, nil
 }
 
 func saveCase(w *txWork, c *Case) error {
@@ -467,14 +473,6 @@ func (s *Store) caseAssignments(w *txWork, caseID uint64) ([]Assignment, error) 
 		return nil, fmt.Errorf("load assignments of case %d: %w", caseID, err)
 	}
 	return as, nil
-}
-
-func unitNameOf(tx *gorm.DB, id uint64) (string, error) {
-	var u Unit
-	if err := tx.Select("id, name").First(&u, id).Error; err != nil {
-		return "", fmt.Errorf("load unit %d: %w", id, err)
-	}
-	return u.Name, nil
 }
 
 // text checks a free-text field: trimmed, between min and max runes.
@@ -835,7 +833,7 @@ type RectificationParams struct {
 func (s *Store) SubmitRectification(ctx context.Context, p Principal, in RectificationParams) (uint64, error) {
 	var caseID uint64
 	err := s.write(ctx, func(w *txWork) error {
-		c, a, err := lockAssignment(w, p, in.AssignmentID, ActionRectify)
+		c, a, name, err := lockAssignment(w, p, in.AssignmentID, ActionRectify)
 		if err != nil {
 			return err
 		}
@@ -860,10 +858,6 @@ func (s *Store) SubmitRectification(ctx context.Context, p Principal, in Rectifi
 		}
 		syncRectifyDue(c, as)
 		if err := saveCase(w, c); err != nil {
-			return err
-		}
-		name, err := unitNameOf(w.tx, a.UnitID)
-		if err != nil {
 			return err
 		}
 		body := name + "提交整改情况报告"
@@ -938,16 +932,12 @@ type ReviewParams struct {
 func (s *Store) ReviewRectification(ctx context.Context, p Principal, in ReviewParams) (uint64, error) {
 	var caseID uint64
 	err := s.write(ctx, func(w *txWork) error {
-		c, a, err := lockAssignment(w, p, in.AssignmentID, ActionReview)
+		c, a, name, err := lockAssignment(w, p, in.AssignmentID, ActionReview)
 		if err != nil {
 			return err
 		}
 		caseID = c.ID
 		comment, err := reviewRule.check(in.Decision, in.Comment)
-		if err != nil {
-			return err
-		}
-		name, err := unitNameOf(w.tx, a.UnitID)
 		if err != nil {
 			return err
 		}
@@ -1011,7 +1001,7 @@ type ExtensionParams struct {
 func (s *Store) RequestExtension(ctx context.Context, p Principal, in ExtensionParams) (uint64, error) {
 	var caseID uint64
 	err := s.write(ctx, func(w *txWork) error {
-		c, a, err := lockAssignment(w, p, in.AssignmentID, ActionRequestExtension)
+		c, a, name, err := lockAssignment(w, p, in.AssignmentID, ActionRequestExtension)
 		if err != nil {
 			return err
 		}
@@ -1030,10 +1020,6 @@ func (s *Store) RequestExtension(ctx context.Context, p Principal, in ExtensionP
 		}
 		a.ExtensionAsked, a.ExtensionReason, a.ExtensionStatus = in.WorkingDays, reason, ExtensionRequested
 		if err := saveAssignment(w, a); err != nil {
-			return err
-		}
-		name, err := unitNameOf(w.tx, a.UnitID)
-		if err != nil {
 			return err
 		}
 		id, who := actor(p)
@@ -1061,16 +1047,12 @@ type ExtensionDecisionParams struct {
 func (s *Store) DecideExtension(ctx context.Context, p Principal, in ExtensionDecisionParams) (uint64, error) {
 	var caseID uint64
 	err := s.write(ctx, func(w *txWork) error {
-		c, a, err := lockAssignment(w, p, in.AssignmentID, ActionDecideExtension)
+		c, a, name, err := lockAssignment(w, p, in.AssignmentID, ActionDecideExtension)
 		if err != nil {
 			return err
 		}
 		caseID = c.ID
 		comment, err := extensionRule.check(in.Decision, in.Comment)
-		if err != nil {
-			return err
-		}
-		name, err := unitNameOf(w.tx, a.UnitID)
 		if err != nil {
 			return err
 		}
