@@ -105,17 +105,27 @@ type txWork struct {
 	timers []Task
 }
 
-// add writes an outbox row inside the transaction.
-func (w *txWork) add(typ, queue string, payload any, runAt time.Time) error {
+// task builds an outbox row written in this transaction, to run at runAt
+// (zero: now).
+func (w *txWork) task(typ, queue string, payload any, runAt time.Time) (OutboxTask, error) {
 	t, err := newTask(typ, queue, payload, runAt)
 	if err != nil {
-		return err
+		return t, err
 	}
 	if t.RunAt.IsZero() {
 		t.RunAt = w.now
 	}
 	t.RunAt = t.RunAt.UTC().Truncate(time.Microsecond)
 	t.CreatedAt = w.now
+	return t, nil
+}
+
+// add writes an outbox row inside the transaction.
+func (w *txWork) add(typ, queue string, payload any, runAt time.Time) error {
+	t, err := w.task(typ, queue, payload, runAt)
+	if err != nil {
+		return err
+	}
 	if err := w.tx.Create(&t).Error; err != nil {
 		return fmt.Errorf("write outbox %s: %w", typ, err)
 	}
@@ -127,18 +137,29 @@ func (w *txWork) add(typ, queue string, payload any, runAt time.Time) error {
 // rows it wrote to the queue. A failed enqueue is logged and left for the
 // relay: the commit already made the work durable.
 func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
+	w, err := s.commit(ctx, fn)
+	if err != nil {
+		return err
+	}
+	s.handOver(ctx, w)
+	return nil
+}
+
+// commit runs fn in one transaction and returns what it queued.
+func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		w.tx = tx
 		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
 		return fn(w)
 	})
-	if err != nil {
-		return err
-	}
+	return w, err
+}
+
+// handOver queues a committed transaction's tasks and timers.
+func (s *Store) handOver(ctx context.Context, w *txWork) {
 	s.enqueue(ctx, w.tasks)
 	s.enqueueTimers(ctx, w.timers)
-	return nil
 }
 
 // enqueue hands tasks to the queue and returns the ids it accepted. The

@@ -52,6 +52,8 @@ type Store struct {
 	capture atomic.Pointer[[]string]
 	// refs remembers active category and township ids for intake.
 	refs refCache
+	// intake groups concurrent tips into shared transactions (intake.go).
+	intake intakeQueue
 }
 
 // OpenParams configures Open.
@@ -100,6 +102,7 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 		// One connection serialises writes: SQLite allows one writer, and
 		// a single connection avoids "database is locked" under load.
 		sqlDB.SetMaxOpenConns(1)
+		s.intake.max = 1
 	} else {
 		dsn, err := MySQLDSN(p.DatabaseURL)
 		if err != nil {
@@ -114,6 +117,7 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		s.intake.max = intakeWriters
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()

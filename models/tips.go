@@ -166,7 +166,8 @@ func truncateRunes(s string, n int) string {
 }
 
 // CreateTip stores a tip, its case in `collect` with its due time, the first
-// timeline event, the routing task and the stage timer, in one transaction.
+// timeline event, the routing task and the stage timer, in one transaction
+// (shared with the tips that arrive beside it: intake.go).
 func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) {
 	now := s.clock()
 	if err := in.validate(now); err != nil {
@@ -213,39 +214,15 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 			return TipReceipt{}, fmt.Errorf("seal contact: %w", err)
 		}
 	}
-	var c Case
-	err = s.write(ctx, func(w *txWork) error {
-		if err := w.tx.Create(&tip).Error; err != nil {
-			return fmt.Errorf("insert tip: %w", err)
-		}
-		c = Case{TipID: tip.ID, CategoryID: catID, TownshipID: townshipID, Suggestions: "[]", VerifyTeam: "[]",
-			CreatedAt: now, UpdatedAt: now}
-		s.enterStage(&c, StageCollect, now)
-		if err := w.tx.Create(&c).Error; err != nil {
-			return fmt.Errorf("insert case: %w", err)
-		}
-		w.queueCaseTimer(&c)
-		for _, f := range in.Files {
-			a := Attachment{CaseID: c.ID, Filename: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)),
-				SHA256: f.SHA256, Data: f.Data, CreatedAt: now}
-			if err := w.tx.Create(&a).Error; err != nil {
-				return fmt.Errorf("insert attachment: %w", err)
-			}
-		}
-		ev := Event{CaseID: c.ID, At: now, Kind: EventSubmitted, Actor: ActorTipster, ToStage: StageCollect,
-			Public: true, Body: "收到反映，进入线索收集阶段", Data: "{}"}
-		if err := w.tx.Create(&ev).Error; err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		return w.add(TaskRouteTip, QueueDefault, RouteTipPayload{CaseID: c.ID}, time.Time{})
-	})
+	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, done: make(chan intakeSignal, 1)}
+	err = s.storeTip(t)
 	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
 		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry
 	}
 	if err != nil {
 		return TipReceipt{}, fmt.Errorf("create tip: %w", err)
 	}
-	return TipReceipt{Receipt: receipt, CaseID: c.ID, Stage: c.Stage, DueAt: *c.DueAt}, nil
+	return TipReceipt{Receipt: receipt, CaseID: t.caseID, Stage: StageCollect, DueAt: t.dueAt}, nil
 }
 
 // replay answers a retried submission with the receipt of the first one.

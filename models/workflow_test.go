@@ -19,6 +19,7 @@ type flow struct {
 	t                            *testing.T
 	ctx                          context.Context
 	s                            *Store
+	dbURL, dataDir               string // the database under test
 	now                          time.Time
 	q                            *recordQueue
 	admin                        Principal
@@ -75,7 +76,7 @@ func newFlow(t *testing.T, b testenv.Backend) *flow {
 	if err := s.Bootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	f := &flow{t: t, ctx: ctx, s: s, q: &recordQueue{},
+	f := &flow{t: t, ctx: ctx, s: s, q: &recordQueue{}, dbURL: url, dataDir: dir,
 		now: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)} // Monday 09:00 in Shanghai
 	s.SetClock(func() time.Time { return f.now })
 	s.SetEnqueuer(f.q)

@@ -1,0 +1,235 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/glebarez/go-sqlite" // a second SQLite connection that holds the write lock
+
+	"jianfu/testenv"
+)
+
+// holdWrites makes the store's intake transactions wait: another
+// connection takes SQLite's write lock, or locks MariaDB's outbox table
+// (the last table an intake transaction writes, so reads of tips and
+// cases still answer). The returned func lets them go.
+func holdWrites(t *testing.T, f *flow) func() {
+	t.Helper()
+	driver, dsn, lock, unlock := "sqlite", filepath.Join(f.dataDir, "jianfu.db"), "BEGIN IMMEDIATE", "COMMIT"
+	if f.dbURL != "" {
+		var err error
+		if dsn, err = MySQLDSN(f.dbURL); err != nil {
+			t.Fatal(err)
+		}
+		driver, lock, unlock = "mysql", "LOCK TABLES outbox WRITE", "UNLOCK TABLES"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(f.ctx, lock); err != nil {
+		t.Fatalf("%s: %v", lock, err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(f.ctx, unlock); err != nil {
+			t.Fatalf("%s: %v", unlock, err)
+		}
+		conn.Close()
+	}
+}
+
+// waitIntake waits until the intake has this many writers and waiting tips.
+func waitIntake(t *testing.T, s *Store, writers, waiting int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.intake.mu.Lock()
+		w, n := s.intake.writers, len(s.intake.waiting)
+		s.intake.mu.Unlock()
+		if w == writers && n == waiting {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("intake has %d writers and %d waiting tips, want %d and %d", w, n, writers, waiting)
+		}
+	}
+}
+
+type intakeResult struct {
+	in  TipInput
+	r   TipReceipt
+	err error
+}
+
+// submit sends tips concurrently; results come back in the order of ins.
+func submit(f *flow, ctxs []context.Context, ins []TipInput) func() []intakeResult {
+	out := make([]intakeResult, len(ins))
+	var wg sync.WaitGroup
+	for i := range ins {
+		wg.Go(func() {
+			r, err := f.s.CreateTip(ctxs[i], ins[i])
+			out[i] = intakeResult{ins[i], r, err}
+		})
+	}
+	return func() []intakeResult { wg.Wait(); return out }
+}
+
+func numberedTip(i int) TipInput {
+	return TipInput{Category: "digital", Anonymous: true, Title: fmt.Sprintf("第%d条反映", i),
+		Content: fmt.Sprintf("乡镇每周要报送三张内容相同的统计表，这是第%d条。", i)}
+}
+
+// TestIntakeSharesTransactions: tips that arrive while a transaction is
+// busy are stored together in the next one, each with its own case,
+// receipt, first event and routing task; a tipster who gives up while
+// waiting has nothing stored.
+func TestIntakeSharesTransactions(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			f.tip() // intake now knows the category: no look-up while the writes are held
+			f.q.take()
+			release := holdWrites(t, f)
+
+			writers := f.s.intake.max
+			const n = 20
+			ins := make([]TipInput, n)
+			ctxs := make([]context.Context, n)
+			for i := range ins {
+				ins[i], ctxs[i] = numberedTip(i), f.ctx
+			}
+			gone, cancel := context.WithCancel(f.ctx)
+			ctxs[n-1] = gone
+			first := submit(f, ctxs[:writers], ins[:writers])
+			waitIntake(t, f.s, writers, 0) // the first tips' transactions wait for the lock
+			rest := submit(f, ctxs[writers:], ins[writers:])
+			waitIntake(t, f.s, writers, n-writers)
+			cancel()
+			before := f.s.queries.Load()
+			release()
+			results := append(first(), rest()...)
+			statements := f.s.queries.Load() - before
+
+			cases := map[uint64]bool{}
+			for i, r := range results {
+				if i == n-1 {
+					if !errors.Is(r.err, context.Canceled) {
+						t.Fatalf("tip given up while waiting: %v, want context.Canceled", r.err)
+					}
+					continue
+				}
+				if r.err != nil {
+					t.Fatalf("tip %d: %v", i, r.err)
+				}
+				if cases[r.r.CaseID] {
+					t.Fatalf("tip %d got case %d twice", i, r.r.CaseID)
+				}
+				cases[r.r.CaseID] = true
+				id, err := f.s.CaseIDByReceipt(f.ctx, r.r.Receipt)
+				if err != nil || id != r.r.CaseID {
+					t.Fatalf("tip %d: receipt finds case %d (%v), want %d", i, id, err, r.r.CaseID)
+				}
+				view, err := f.s.TipView(f.ctx, r.r.Receipt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if view.Title != r.in.Title || view.Stage != StageCollect || len(view.Timeline) != 1 {
+					t.Fatalf("tip %d: receipt shows %q in %s with %d events, want %q in collect with 1",
+						i, view.Title, view.Stage, len(view.Timeline), r.in.Title)
+				}
+				if got := f.caseRow(r.r.CaseID).DueAt; got == nil || !got.Equal(r.r.DueAt) {
+					t.Fatalf("tip %d: stored due time %v, receipt says %v", i, got, r.r.DueAt)
+				}
+			}
+			var stored int64
+			f.s.db.Model(&Tip{}).Where("title = ?", ins[n-1].Title).Count(&stored)
+			if stored != 0 {
+				t.Fatal("the tip given up while waiting was stored")
+			}
+			routed := map[uint64]int{}
+			f.q.mu.Lock()
+			queued := f.q.tasks
+			f.q.mu.Unlock()
+			for _, task := range queued {
+				var p RouteTipPayload
+				if task.Type == TaskRouteTip && json.Unmarshal(task.Payload, &p) == nil {
+					routed[p.CaseID]++
+				}
+			}
+			for id := range cases {
+				if routed[id] != 1 {
+					t.Fatalf("case %d has %d routing tasks queued, want 1", id, routed[id])
+				}
+			}
+			// Alone, a tip is four INSERTs (76 for these 19); the held
+			// tips share one transaction of four.
+			if limit := int64(4*writers + 4); statements > limit {
+				t.Fatalf("%d tips took %d statements, want at most %d: they were not written together", n-1, statements, limit)
+			}
+		})
+	}
+}
+
+// TestIntakeDuplicateKeyInOneTransaction: a double submit whose two
+// requests land in the same shared transaction stores the tip once and
+// gives both the same receipt; the tips beside them are stored as usual.
+// (MariaDB only: holding SQLite's write lock also holds the read that
+// looks for an earlier submission.)
+func TestIntakeDuplicateKeyInOneTransaction(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		if b.Embedded() {
+			continue
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			f.tip()
+			f.q.take()
+			release := holdWrites(t, f)
+			writers := f.s.intake.max
+			const n = 8
+			ins := make([]TipInput, n)
+			ctxs := make([]context.Context, n)
+			for i := range ins {
+				ins[i], ctxs[i] = numberedTip(i), f.ctx
+			}
+			ins[n-1] = ins[n-2]
+			ins[n-2].IdempotencyKey, ins[n-1].IdempotencyKey = "double-tap", "double-tap"
+			first := submit(f, ctxs[:writers], ins[:writers])
+			waitIntake(t, f.s, writers, 0)
+			rest := submit(f, ctxs[writers:], ins[writers:])
+			waitIntake(t, f.s, writers, n-writers)
+			release()
+			results := append(first(), rest()...)
+			for i, r := range results {
+				if r.err != nil {
+					t.Fatalf("tip %d: %v", i, r.err)
+				}
+			}
+			a, b := results[n-2].r, results[n-1].r
+			if a.CaseID != b.CaseID || a.Receipt != b.Receipt || a.Replayed == b.Replayed {
+				t.Fatalf("double submit: %+v and %+v, want one case, one receipt, one replayed", a, b)
+			}
+			var stored int64
+			f.s.db.Model(&Tip{}).Where("title = ?", ins[n-1].Title).Count(&stored)
+			if stored != 1 {
+				t.Fatalf("double submit stored %d tips, want 1", stored)
+			}
+			for i, r := range results[:n-2] {
+				if view, err := f.s.TipView(f.ctx, r.r.Receipt); err != nil || view.Title != r.in.Title {
+					t.Fatalf("tip %d beside the double submit: %q (%v), want %q", i, view.Title, err, r.in.Title)
+				}
+			}
+		})
+	}
+}
