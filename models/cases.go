@@ -483,7 +483,9 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		Where("case_id = ?", c.ID).Order("id").Find(&files).Error; err != nil {
 		return d, fmt.Errorf("load attachments of case %d: %w", id, err)
 	}
-	own := map[uint64]string{} // assignment id → unit code, of the assignments p may see
+	// Assignment id → unit code, of the assignments p may see: a liaison's
+	// own, everybody else's all.
+	own := map[uint64]string{}
 	for _, r := range arows {
 		own[r.ID] = r.UnitCode
 		v := r.view(now)
@@ -521,19 +523,6 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 	if err != nil {
 		return d, err
 	}
-	var unitOf map[uint64]string
-	if !liaison {
-		unitOf = map[uint64]string{}
-		var all []assignmentRow
-		if all, err = loadAssignments(db, Principal{Role: RoleOffice}, []uint64{c.ID}); err != nil {
-			return d, err
-		}
-		for _, r := range all {
-			unitOf[r.ID] = r.UnitCode
-		}
-	} else {
-		unitOf = own
-	}
 	for _, ev := range evs {
 		mine := ev.AssignmentID != nil && own[*ev.AssignmentID] != ""
 		if liaison && !ev.Public && !mine {
@@ -542,7 +531,7 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		e := TimelineEntry{ID: ev.ID, At: ev.At, Kind: ev.Kind, Actor: ev.Actor, Body: ev.Body, FromStage: ev.FromStage,
 			ToStage: ev.ToStage, Public: ev.Public, AssignmentID: ev.AssignmentID}
 		if ev.AssignmentID != nil {
-			e.Unit = unitOf[*ev.AssignmentID]
+			e.Unit = own[*ev.AssignmentID]
 		}
 		if !liaison && ev.Data != "" && ev.Data != "{}" {
 			e.Data = json.RawMessage(ev.Data)

@@ -383,6 +383,15 @@ func TestCaseViews(t *testing.T) {
 				len(d.Assignments[1].Evidence) != 1 || !slices.Contains(d.Assignments[1].Actions, ActionReview) {
 				t.Fatalf("office's case page: %+v", d)
 			}
+			units := map[string]string{} // kind of an assignment's event → its unit
+			for _, e := range d.Timeline {
+				if e.AssignmentID != nil {
+					units[e.Kind] = e.Unit
+				}
+			}
+			if units[EventRectificationSubmitted] != "D1" {
+				t.Fatalf("office's timeline names the unit of D1's report as %q", units[EventRectificationSubmitted])
+			}
 			last := d.Timeline[len(d.Timeline)-1]
 			if last.Kind != EventContactRevealed || last.Actor != "office1" || !strings.Contains(last.Body, "向举报人核实细节") || last.Public {
 				t.Fatalf("reveal event: %+v", last)
