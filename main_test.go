@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,28 +39,9 @@ func TestMain(m *testing.M) {
 // proc is a running jianfu subprocess.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *output
-	stderr *output
+	stdout *testenv.Output
+	stderr *testenv.Output
 	done   chan error
-}
-
-// output collects what a running process writes; the test reads it while
-// the process still writes.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
 }
 
 // start runs `jianfu args…` in dir with exactly env (no inherited JIANFU_*).
@@ -71,7 +50,7 @@ func start(t *testing.T, dir string, env []string, args ...string) *proc {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
-	p := &proc{cmd: cmd, stdout: &output{}, stderr: &output{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &testenv.Output{}, stderr: &testenv.Output{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ type App struct {
 	RedisProxy *testenv.Proxy
 	Server     *httptest.Server
 	URL        string
-	logs       *lockedWriter
+	logs       *testenv.Output
 	worker     *worker.Worker
 	cancel     context.CancelFunc
 }
@@ -69,7 +69,7 @@ func Start(t testing.TB, o Options) *App {
 		"JIANFU_RATE_LIMITS": "off", "JIANFU_POLL_INTERVAL": "200ms",
 		"JIANFU_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
-	a := &App{t: t, Redis: redisOpt, logs: &lockedWriter{w: &bytes.Buffer{}}}
+	a := &App{t: t, Redis: redisOpt, logs: &testenv.Output{}}
 	if o.RedisProxy {
 		direct, ok := redisOpt.(asynq.RedisClientOpt)
 		if !ok {

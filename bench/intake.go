@@ -23,6 +23,8 @@ import (
 
 	_ "github.com/glebarez/go-sqlite" // the embedded ceiling
 	_ "github.com/go-sql-driver/mysql"
+
+	"jianfu/testenv"
 )
 
 type bench struct {
@@ -110,7 +112,7 @@ func (b *bench) run(be *backend, args ...string) error {
 type server struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *testenv.Output
 	done   chan struct{}
 }
 
@@ -121,10 +123,10 @@ func (b *bench) serve(be *backend, extraEnv ...string) (*server, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{addr: addr, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	s := &server{addr: addr, stderr: &testenv.Output{}, done: make(chan struct{})}
 	s.cmd = exec.Command(b.bin, "serve")
 	s.cmd.Env = append(append(os.Environ(), be.env...), append(extraEnv, "JIANFU_ADDR="+addr)...)
-	s.cmd.Stderr = &syncWriter{w: s.stderr}
+	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -164,12 +166,7 @@ func (s *server) peakRSS() float64 {
 }
 
 // logs is what the server has logged so far.
-func (s *server) logs() string {
-	w := s.cmd.Stderr.(*syncWriter)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return s.stderr.String()
-}
+func (s *server) logs() string { return s.stderr.String() }
 
 func (s *server) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
@@ -178,17 +175,6 @@ func (s *server) stop() {
 	case <-time.After(30 * time.Second):
 		s.cmd.Process.Kill()
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // tipText is about 1 KB of Chinese (≈340 characters × 3 bytes).
