@@ -156,10 +156,15 @@ func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, 
 	return w, err
 }
 
-// handOver queues a committed transaction's tasks and timers.
+// handOver queues a committed transaction's tasks and timers. After a
+// failed enqueue it stops: Redis is most likely down and every further
+// call would wait as long (a batch of tips would keep its tipsters waiting
+// once per tip); the relay and the timer sweep offer the rest again.
 func (s *Store) handOver(ctx context.Context, w *txWork) {
-	s.enqueue(ctx, w.tasks)
-	s.enqueueTimers(ctx, w.timers)
+	if ok := s.enqueue(ctx, w.tasks); len(ok) < len(w.tasks) {
+		return
+	}
+	s.enqueueTimers(ctx, w.timers) // a failure is logged; the sweep re-arms timers
 }
 
 // enqueue hands tasks to the queue and returns the ids it accepted. The
@@ -171,10 +176,11 @@ func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) []uint64 {
 		return nil
 	}
 	var ok []uint64
-	for _, t := range tasks {
+	for i, t := range tasks {
 		if err := s.enq.Enqueue(ctx, t.Task()); err != nil {
-			s.log.Warn("enqueue failed; the outbox relay will retry", "task", t.Type, "outbox_id", t.ID, "err", err)
-			continue
+			s.log.Warn("enqueue failed; the outbox relay will retry", "task", t.Type, "outbox_id", t.ID,
+				"not_offered", len(tasks)-i, "err", err)
+			break // see handOver
 		}
 		ok = append(ok, t.ID)
 	}

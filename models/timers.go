@@ -65,9 +65,11 @@ const (
 // enqueueTimers queues the wake-ups a state change armed. One further away
 // than the sweep's horizon is left to the sweep: most deadlines are days
 // off, and Redis then holds only what falls due soon.
-func (s *Store) enqueueTimers(ctx context.Context, ts []Task) {
+// After a failed enqueue it stops (Redis is most likely down, see
+// handOver) and returns the error.
+func (s *Store) enqueueTimers(ctx context.Context, ts []Task) error {
 	if s.enq == nil {
-		return
+		return nil
 	}
 	soon := s.clock().Add(TimerSweepHorizon)
 	for _, t := range ts {
@@ -76,8 +78,10 @@ func (s *Store) enqueueTimers(ctx context.Context, ts []Task) {
 		}
 		if err := s.enq.Enqueue(ctx, t); err != nil {
 			s.log.Warn("enqueue timer failed; the timer sweep will retry", "task", t.ID, "err", err)
+			return fmt.Errorf("enqueue timer %s: %w", t.ID, err)
 		}
 	}
+	return nil
 }
 
 // stepTime is when step falls for a due time that started at from.
@@ -257,7 +261,9 @@ func (s *Store) SweepTimers(ctx context.Context, p SweepParams) (int, error) {
 			for i, r := range rows {
 				ts[i] = timerTask(TimerPayload{Target: target.kind, ID: r.ID, Version: r.DueVersion, Step: r.TimerStep + 1}, r.NextTimerAt)
 			}
-			s.enqueueTimers(ctx, ts)
+			if err := s.enqueueTimers(ctx, ts); err != nil {
+				return total, err
+			}
 			total += len(rows)
 			after = rows[len(rows)-1].ID
 		}

@@ -81,9 +81,36 @@ func (p *Proxy) Cut() {
 	p.conns = map[net.Conn]bool{}
 }
 
-// Restore listens again on the same address.
+// Stall cuts every connection, then accepts new ones and never answers
+// them, as a frozen server or a network that drops packets would: a
+// client waits for its own timeout instead of being refused at once.
+func (p *Proxy) Stall(t testing.TB) {
+	t.Helper()
+	p.Cut()
+	ln, err := net.Listen("tcp", p.Addr)
+	if err != nil {
+		t.Fatalf("proxy stall: %v", err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns[c] = true // held open, never read
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// Restore listens again on the same address (after Cut or Stall).
 func (p *Proxy) Restore(t testing.TB) {
 	t.Helper()
+	p.Cut()
 	ln, err := net.Listen("tcp", p.Addr)
 	if err != nil {
 		t.Fatalf("proxy restore: %v", err)

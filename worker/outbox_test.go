@@ -2,9 +2,13 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +32,23 @@ func submitTip(t *testing.T, app *apptest.App) uint64 {
 		t.Fatalf("find case: %v", err)
 	}
 	return id
+}
+
+// postTip posts a valid tip from any goroutine and returns its receipt.
+func postTip(client *http.Client, app *apptest.App) (string, error) {
+	res, err := client.Post(app.URL+"/api/v1/tips", "application/json",
+		strings.NewReader(`{"category":"digital","content":"每天要在5个政务App上打卡签到，同一组数据重复录入三次"}`))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Receipt string `json:"receipt"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("submit tip: status %d (%v)", res.StatusCode, err)
+	}
+	return out.Receipt, nil
 }
 
 // routedEvents counts the routing notes on a case's timeline: the visible
@@ -64,6 +85,48 @@ func TestOutbox(t *testing.T) {
 				app.RedisProxy.Restore(t)
 				apptest.Eventually(t, 20*time.Second, "routing after Redis is back", func() bool {
 					return routedEvents(t, app, caseID) == 1
+				})
+			})
+			t.Run("redis that stops answering", func(t *testing.T) {
+				// Tips stored in one shared transaction are answered
+				// after one wait for Redis, not one per tip.
+				app := apptest.Start(t, apptest.Options{Backend: b, RedisProxy: true})
+				app.RedisProxy.Stall(t)
+				const n = 16
+				receipts := make([]string, n)
+				errs := make([]error, n)
+				took := make([]time.Duration, n)
+				client := &http.Client{Timeout: time.Minute}
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						start := time.Now()
+						receipts[i], errs[i] = postTip(client, app)
+						took[i] = time.Since(start)
+					})
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					t.Fatalf("tips while Redis does not answer: %v", err)
+				}
+				if slowest := slices.Max(took); slowest > 12*time.Second {
+					t.Errorf("with Redis not answering, the slowest of %d tips took %v to be answered", n, slowest)
+				}
+				ids := make([]uint64, n)
+				for i, r := range receipts {
+					var err error
+					if ids[i], err = app.Store.CaseIDByReceipt(context.Background(), r); err != nil {
+						t.Fatalf("tip %d: %v", i, err)
+					}
+				}
+				app.RedisProxy.Restore(t)
+				apptest.Eventually(t, 30*time.Second, "routing after Redis answers again", func() bool {
+					for _, id := range ids {
+						if routedEvents(t, app, id) != 1 {
+							return false
+						}
+					}
+					return true
 				})
 			})
 			t.Run("duplicate enqueue runs once", func(t *testing.T) {
