@@ -90,6 +90,35 @@ func numberedTip(i int) TipInput {
 		Content: fmt.Sprintf("乡镇每周要报送三张内容相同的统计表，这是第%d条。", i)}
 }
 
+// numberedTips are n distinct tips, each sent with the flow's context.
+func numberedTips(f *flow, n int) ([]TipInput, []context.Context) {
+	ins := make([]TipInput, n)
+	ctxs := make([]context.Context, n)
+	for i := range ins {
+		ins[i], ctxs[i] = numberedTip(i), f.ctx
+	}
+	return ins, ctxs
+}
+
+// writeHeld submits tips while the database is held: the first become the
+// writers and wait for the lock, the rest queue behind them. Once all are
+// queued, whileHeld runs and the lock goes; the results come back in the
+// order of ins.
+func writeHeld(t *testing.T, f *flow, ctxs []context.Context, ins []TipInput, whileHeld func()) []intakeResult {
+	t.Helper()
+	f.tip() // intake now knows the category: no look-up while the writes are held
+	f.q.take()
+	release := holdWrites(t, f)
+	writers := f.s.intake.max
+	first := submit(f, ctxs[:writers], ins[:writers])
+	waitIntake(t, f.s, writers, 0)
+	rest := submit(f, ctxs[writers:], ins[writers:])
+	waitIntake(t, f.s, writers, len(ins)-writers)
+	whileHeld()
+	release()
+	return append(first(), rest()...)
+}
+
 // TestIntakeSharesTransactions: tips that arrive while a transaction is
 // busy are stored together in the next one, each with its own case,
 // receipt, first event and routing task; a tipster who gives up while
@@ -98,27 +127,15 @@ func TestIntakeSharesTransactions(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFlow(t, b)
-			f.tip() // intake now knows the category: no look-up while the writes are held
-			f.q.take()
-			release := holdWrites(t, f)
-
-			writers := f.s.intake.max
 			const n = 20
-			ins := make([]TipInput, n)
-			ctxs := make([]context.Context, n)
-			for i := range ins {
-				ins[i], ctxs[i] = numberedTip(i), f.ctx
-			}
+			ins, ctxs := numberedTips(f, n)
 			gone, cancel := context.WithCancel(f.ctx)
 			ctxs[n-1] = gone
-			first := submit(f, ctxs[:writers], ins[:writers])
-			waitIntake(t, f.s, writers, 0) // the first tips' transactions wait for the lock
-			rest := submit(f, ctxs[writers:], ins[writers:])
-			waitIntake(t, f.s, writers, n-writers)
-			cancel()
-			before := f.s.queries.Load()
-			release()
-			results := append(first(), rest()...)
+			var before int64
+			results := writeHeld(t, f, ctxs, ins, func() {
+				cancel()
+				before = f.s.queries.Load()
+			})
 			statements := f.s.queries.Load() - before
 
 			cases := map[uint64]bool{}
@@ -174,7 +191,7 @@ func TestIntakeSharesTransactions(t *testing.T) {
 			}
 			// Alone, a tip is four INSERTs (76 for these 19); the held
 			// tips share one transaction of four.
-			if limit := int64(4*writers + 4); statements > limit {
+			if limit := int64(4*f.s.intake.max + 4); statements > limit {
 				t.Fatalf("%d tips took %d statements, want at most %d: they were not written together", n-1, statements, limit)
 			}
 		})
@@ -193,24 +210,11 @@ func TestIntakeDuplicateKeyInOneTransaction(t *testing.T) {
 		}
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFlow(t, b)
-			f.tip()
-			f.q.take()
-			release := holdWrites(t, f)
-			writers := f.s.intake.max
 			const n = 8
-			ins := make([]TipInput, n)
-			ctxs := make([]context.Context, n)
-			for i := range ins {
-				ins[i], ctxs[i] = numberedTip(i), f.ctx
-			}
+			ins, ctxs := numberedTips(f, n)
 			ins[n-1] = ins[n-2]
 			ins[n-2].IdempotencyKey, ins[n-1].IdempotencyKey = "double-tap", "double-tap"
-			first := submit(f, ctxs[:writers], ins[:writers])
-			waitIntake(t, f.s, writers, 0)
-			rest := submit(f, ctxs[writers:], ins[writers:])
-			waitIntake(t, f.s, writers, n-writers)
-			release()
-			results := append(first(), rest()...)
+			results := writeHeld(t, f, ctxs, ins, func() {})
 			for i, r := range results {
 				if r.err != nil {
 					t.Fatalf("tip %d: %v", i, r.err)

@@ -27,12 +27,13 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		t.Fatalf("proxy listen: %v", err)
 	}
 	p.Addr = ln.Addr().String()
-	p.serve(ln)
+	p.serve(ln, p.pipe)
 	t.Cleanup(p.Cut)
 	return p
 }
 
-func (p *Proxy) serve(ln net.Listener) {
+// serve hands each connection ln accepts to handle.
+func (p *Proxy) serve(ln net.Listener, handle func(net.Conn)) {
 	p.mu.Lock()
 	p.ln = ln
 	p.mu.Unlock()
@@ -42,9 +43,27 @@ func (p *Proxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			go p.pipe(c)
+			go handle(c)
 		}
 	}()
+}
+
+// listen cuts everything and takes the proxy's address again.
+func (p *Proxy) listen(t testing.TB, handle func(net.Conn)) {
+	t.Helper()
+	p.Cut()
+	ln, err := net.Listen("tcp", p.Addr)
+	if err != nil {
+		t.Fatalf("proxy listen again: %v", err)
+	}
+	p.serve(ln, handle)
+}
+
+// hold keeps c open and never reads it.
+func (p *Proxy) hold(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns[c] = true
 }
 
 func (p *Proxy) pipe(c net.Conn) {
@@ -86,34 +105,11 @@ func (p *Proxy) Cut() {
 // client waits for its own timeout instead of being refused at once.
 func (p *Proxy) Stall(t testing.TB) {
 	t.Helper()
-	p.Cut()
-	ln, err := net.Listen("tcp", p.Addr)
-	if err != nil {
-		t.Fatalf("proxy stall: %v", err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.conns[c] = true // held open, never read
-			p.mu.Unlock()
-		}
-	}()
+	p.listen(t, p.hold)
 }
 
 // Restore listens again on the same address (after Cut or Stall).
 func (p *Proxy) Restore(t testing.TB) {
 	t.Helper()
-	p.Cut()
-	ln, err := net.Listen("tcp", p.Addr)
-	if err != nil {
-		t.Fatalf("proxy restore: %v", err)
-	}
-	p.serve(ln)
+	p.listen(t, p.pipe)
 }
