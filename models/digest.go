@@ -506,11 +506,9 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 		return oldest, nil
 	}
 	ids := make([]uint64, len(oldest))
-	for i, c := range oldest {
-		ids[i] = c.CaseID
-	}
 	at := map[uint64]int{}
 	for i, c := range oldest {
+		ids[i] = c.CaseID
 		at[c.CaseID] = i
 	}
 	var titles []struct {

@@ -141,7 +141,9 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	setSQL := "CASE id"
 	var setArgs []any
 	events := make([]Event, 0, len(cases))
+	routed := make([]uint64, len(cases))
 	for i, c := range cases {
+		routed[i] = c.ID
 		sugg := make([]Suggestion, 0, len(matches[i]))
 		var names []string
 		for _, r := range matches[i] {
@@ -159,10 +161,6 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 		}
 		events = append(events, Event{CaseID: c.ID, At: w.now, Kind: EventRouted, Actor: ActorSystem,
 			FromStage: c.Stage, ToStage: c.Stage, Body: body, Data: string(b)})
-	}
-	routed := make([]uint64, len(cases))
-	for i, c := range cases {
-		routed[i] = c.ID
 	}
 	if err := w.tx.Model(&Case{}).Where("id IN ?", routed).
 		Update("suggestions", gorm.Expr(setSQL+" END", setArgs...)).Error; err != nil {
