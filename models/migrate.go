@@ -45,9 +45,11 @@ func Migrations(dialect string) ([]Migration, error) {
 		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	for i, m := range out {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %03d_%s: versions must run 1, 2, 3 … without gaps", m.Version, m.Name)
+	// Versions may leave gaps (work developed side by side reserves ranges),
+	// but never repeat.
+	for i := 1; i < len(out); i++ {
+		if out[i].Version == out[i-1].Version {
+			return nil, fmt.Errorf("migration %03d_%s: version %d is used twice", out[i].Version, out[i].Name, out[i].Version)
 		}
 	}
 	return out, nil
@@ -59,34 +61,44 @@ const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at DATETIME NOT NULL
 )`
 
-// SchemaVersion returns the applied and the latest known schema version.
-func (s *Store) SchemaVersion(ctx context.Context) (current, latest int, err error) {
+// SchemaVersion returns the highest applied and the latest known schema
+// version, and how many known steps are not applied yet.
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest, missing int, err error) {
 	ms, err := Migrations(s.dialect)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	latest = len(ms)
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].Version
+	}
 	if !s.db.WithContext(ctx).Migrator().HasTable("schema_migrations") {
-		return 0, latest, nil
+		return 0, latest, len(ms), nil
 	}
-	var v *int
-	if err := s.db.WithContext(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error; err != nil {
-		return 0, latest, fmt.Errorf("read schema version: %w", err)
+	var applied []int
+	if err := s.db.WithContext(ctx).Raw("SELECT version FROM schema_migrations").Scan(&applied).Error; err != nil {
+		return 0, latest, 0, fmt.Errorf("read schema version: %w", err)
 	}
-	if v != nil {
-		current = *v
+	done := map[int]bool{}
+	for _, v := range applied {
+		done[v] = true
+		current = max(current, v)
 	}
-	return current, latest, nil
+	for _, m := range ms {
+		if !done[m.Version] {
+			missing++
+		}
+	}
+	return current, latest, missing, nil
 }
 
 // CheckSchema returns ErrSchemaBehind unless every migration is applied.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	cur, latest, err := s.SchemaVersion(ctx)
+	cur, latest, missing, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
-	if cur < latest {
-		return fmt.Errorf("schema version %d, this binary needs %d: %w", cur, latest, ErrSchemaBehind)
+	if missing > 0 {
+		return fmt.Errorf("schema version %d, this binary needs %d (%d steps missing): %w", cur, latest, missing, ErrSchemaBehind)
 	}
 	if cur > latest {
 		return fmt.Errorf("schema version %d is newer than this binary (%d): upgrade jianfu", cur, latest)

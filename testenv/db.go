@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"net/url"
@@ -86,7 +87,8 @@ func mysqlDSN(u *url.URL, db string) string {
 
 // Redis gives the test a Redis of its own: a fresh in-process one for the
 // embedded backend, or the real server for mysql, flushed and held under a
-// machine-wide lock so test binaries running in parallel never share it.
+// machine-wide lock per Redis URL so test binaries running in parallel never
+// share one database (give parallel runs different /N databases).
 func (b Backend) Redis(t testing.TB) (redisURL string, opt asynq.RedisConnOpt) {
 	t.Helper()
 	if b.Embedded() {
@@ -97,7 +99,8 @@ func (b Backend) Redis(t testing.TB) (redisURL string, opt asynq.RedisConnOpt) {
 		t.Cleanup(m.Close)
 		return "redis://" + m.Addr(), asynq.RedisClientOpt{Addr: m.Addr()}
 	}
-	lock, err := os.OpenFile(os.TempDir()+"/jianfu-test-redis.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	sum := sha256.Sum256([]byte(b.redisURL))
+	lock, err := os.OpenFile(fmt.Sprintf("%s/jianfu-test-redis-%x.lock", os.TempDir(), sum[:8]), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatalf("redis lock: %v", err)
 	}
