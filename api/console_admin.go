@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"jianfu/attach"
 	"jianfu/models"
 )
 
@@ -332,9 +333,9 @@ func (con *console) funcs() template.FuncMap {
 			return map[string]string{models.ExtensionRequested: "待审批", models.ExtensionApproved: "已同意",
 				models.ExtensionRejected: "未同意"}[s]
 		},
-		"isImage":   func(ct string) bool { return ct == typeJPEG || ct == typePNG },
+		"isImage":   func(ct string) bool { return ct == attach.JPEG || ct == attach.PNG },
 		"fileRules": func() string { return con.fileRules().describe() },
-		"accept":    func() string { return acceptAttr },
+		"accept":    func() string { return attach.Accept },
 		"has":       slices.Contains[[]string],
 		"add":       func(a, b int) int { return a + b },
 		"sub":       func(a, b int) int { return a - b },

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"jianfu/attach"
 	"jianfu/models"
 )
 
@@ -659,7 +660,7 @@ func (s *Server) downloadAttachment(c *gin.Context) {
 		return
 	}
 	disposition := "attachment"
-	if f.ContentType == typeJPEG || f.ContentType == typePNG {
+	if f.ContentType == attach.JPEG || f.ContentType == attach.PNG {
 		disposition = "inline"
 	}
 	h := c.Writer.Header()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"jianfu/attach"
 	"jianfu/models"
 	"jianfu/web"
 )
@@ -486,7 +487,7 @@ func (p *publicSite) renderTipForm(c *gin.Context, status int, v tipFormValues, 
 		return
 	}
 	base.ErrorList = errorList(base.Fields)
-	page := tipFormPage{pageBase: base, Categories: cats, Form: v, Accept: acceptAttr,
+	page := tipFormPage{pageBase: base, Categories: cats, Form: v, Accept: attach.Accept,
 		FileHint: p.fileRules().describe(), SubmissionID: randomID(),
 		Today: time.Now().In(models.Shanghai()).Format("2006-01-02")}
 	for _, u := range units {
@@ -617,7 +618,7 @@ func (p *publicSite) showCase(c *gin.Context, status int, receipt string, page c
 	norm, _ := models.NormalizeReceipt(receipt)
 	page.Title, page.Nav, page.CSRF = "办理进展", "track", p.csrf.token(c)
 	page.Receipt, page.Case, page.Steps = norm, v, stageSteps(v.Stage)
-	page.FileHint, page.Accept = p.fileRules().describe(), acceptAttr
+	page.FileHint, page.Accept = p.fileRules().describe(), attach.Accept
 	p.pages.Render(c, status, "case", page)
 }
 

@@ -1,0 +1,281 @@
+// Package attach decides what an uploaded file may be and what of it is
+// kept: the kind by content, never by name or claimed type, and the
+// content without the metadata that could identify the person who sent it.
+// The public form, staff uploads and any other intake channel use it.
+package attach
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"image"
+	_ "image/jpeg" // DecodeConfig checks that a JPEG really is one
+	_ "image/png"  // and a PNG
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"jianfu/models"
+)
+
+// TypeError refuses a file that is not one of the allowed kinds (or is a
+// malformed one); Name is the cleaned file name to show the sender.
+type TypeError struct{ Name string }
+
+func (e *TypeError) Error() string { return "file " + e.Name + ": not an allowed kind" }
+
+// Uploads are checked by what they contain, never by their name or the
+// Content-Type the browser claims (DESIGN §5). Only the five kinds a
+// tipster or a unit really needs are accepted; images lose their metadata
+// (EXIF with GPS position, camera serial, editing software, comments)
+// before anything is stored. The workflow's rectification evidence uses
+// the same functions.
+
+// File kinds an upload may be, as the stored content type.
+const (
+	JPEG = "image/jpeg"
+	PNG  = "image/png"
+	PDF  = "application/pdf"
+	DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+// fileExt is the extension a stored file gets for its detected kind.
+var fileExt = map[string]string{JPEG: ".jpg", PNG: ".png", PDF: ".pdf", DOCX: ".docx", XLSX: ".xlsx"}
+
+// Accept is the file input's accept attribute (a hint for the picker;
+// the server decides by content).
+const Accept = ".jpg,.jpeg,.png,.pdf,.docx,.xlsx,image/jpeg,image/png,application/pdf," + DOCX + "," + XLSX
+
+// Check identifies an upload by content, strips image metadata and
+// hashes what will be stored. name is only used for the stored file name,
+// whose extension is set to match the content.
+func Check(name string, data []byte) (models.FileInput, error) {
+	name = CleanFilename(name)
+	kind := sniffFile(data)
+	if kind == "" {
+		return models.FileInput{}, &TypeError{Name: name}
+	}
+	var err error
+	switch kind {
+	case JPEG:
+		data, err = stripJPEG(data)
+	case PNG:
+		data, err = stripPNG(data)
+	}
+	if err != nil {
+		return models.FileInput{}, &TypeError{Name: name}
+	}
+	if kind == JPEG || kind == PNG {
+		// A real image decodes its header after cleaning; a polyglot that
+		// merely starts with image magic does not.
+		if _, format, err := image.DecodeConfig(bytes.NewReader(data)); err != nil || "image/"+format != kind {
+			return models.FileInput{}, &TypeError{Name: name}
+		}
+	}
+	sum := sha256.Sum256(data)
+	return models.FileInput{Name: withExt(name, fileExt[kind]), ContentType: kind, Data: data,
+		SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// sniffFile returns the content type of an allowed kind, or "".
+func sniffFile(data []byte) string {
+	switch ct := http.DetectContentType(data); {
+	case ct == "image/jpeg" && bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		return JPEG
+	case ct == "image/png" && bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return PNG
+	case ct == "application/pdf" && bytes.HasPrefix(data, []byte("%PDF-")):
+		return PDF
+	case ct == "application/zip" && bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return sniffOOXML(data)
+	}
+	return ""
+}
+
+// sniffOOXML tells a Word or Excel document from any other zip by its
+// parts: [Content_Types].xml declaring the main part, and word/ or xl/.
+// Macro-enabled documents (docm, xlsm) are refused. Only the small
+// [Content_Types].xml is decompressed, with a cap, so a zip bomb costs
+// nothing.
+func sniffOOXML(data []byte) string {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return ""
+	}
+	var types *zip.File
+	has := map[string]bool{}
+	for _, f := range zr.File {
+		has[f.Name] = true
+		if f.Name == "[Content_Types].xml" {
+			types = f
+		}
+		if strings.HasSuffix(strings.ToLower(f.Name), "vbaproject.bin") {
+			return ""
+		}
+	}
+	if types == nil {
+		return ""
+	}
+	rc, err := types.Open()
+	if err != nil {
+		return ""
+	}
+	ct, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return ""
+	}
+	decl := string(ct)
+	if strings.Contains(strings.ToLower(decl), "macroenabled") {
+		return ""
+	}
+	switch {
+	case has["word/document.xml"] && strings.Contains(decl, "wordprocessingml.document.main+xml"):
+		return DOCX
+	case has["xl/workbook.xml"] && strings.Contains(decl, "spreadsheetml.sheet.main+xml"):
+		return XLSX
+	}
+	return ""
+}
+
+var errMalformed = errors.New("malformed image")
+
+// stripJPEG drops every APP1..APP15 segment (EXIF and its GPS block, XMP,
+// ICC profiles, Photoshop IRB, maker notes) and every COM segment, and
+// keeps the image data byte for byte. It walks the marker structure also
+// through the entropy-coded data, so progressive JPEGs with markers between
+// scans are cleaned too.
+func stripJPEG(data []byte) ([]byte, error) {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return nil, errMalformed
+	}
+	out := make([]byte, 0, len(data))
+	out = append(out, 0xFF, 0xD8)
+	i := 2
+	for i < len(data) {
+		if data[i] != 0xFF {
+			return nil, errMalformed
+		}
+		// Fill bytes: any number of 0xFF before a marker.
+		for i < len(data) && data[i] == 0xFF {
+			i++
+		}
+		if i >= len(data) {
+			return nil, errMalformed
+		}
+		marker := data[i]
+		i++
+		switch {
+		case marker == 0xD9: // EOI: anything after it is not image data
+			return append(out, 0xFF, 0xD9), nil
+		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
+			out = append(out, 0xFF, marker)
+			continue
+		}
+		if i+2 > len(data) {
+			return nil, errMalformed
+		}
+		n := int(binary.BigEndian.Uint16(data[i:]))
+		if n < 2 || i+n > len(data) {
+			return nil, errMalformed
+		}
+		seg := data[i : i+n]
+		i += n
+		drop := (marker >= 0xE1 && marker <= 0xEF) || marker == 0xFE
+		if !drop {
+			out = append(out, 0xFF, marker)
+			out = append(out, seg...)
+		}
+		if marker != 0xDA { // not SOS: the next marker follows directly
+			continue
+		}
+		// Entropy-coded data runs until a marker other than a stuffed
+		// 0xFF00 or a restart marker.
+		start := i
+		for i < len(data) {
+			if data[i] == 0xFF && i+1 < len(data) {
+				next := data[i+1]
+				if next == 0x00 || (next >= 0xD0 && next <= 0xD7) {
+					i += 2
+					continue
+				}
+				break // a marker (possibly after fill bytes)
+			}
+			i++
+		}
+		out = append(out, data[start:i]...)
+	}
+	return nil, errMalformed // no EOI
+}
+
+// pngDrop lists the PNG chunks that carry text, EXIF or timestamps.
+var pngDrop = map[string]bool{"tEXt": true, "zTXt": true, "iTXt": true, "eXIf": true, "tIME": true}
+
+// stripPNG copies a PNG chunk by chunk without its text, EXIF and time
+// chunks; anything after IEND is dropped.
+func stripPNG(data []byte) ([]byte, error) {
+	const sig = "\x89PNG\r\n\x1a\n"
+	if !bytes.HasPrefix(data, []byte(sig)) {
+		return nil, errMalformed
+	}
+	out := make([]byte, 0, len(data))
+	out = append(out, sig...)
+	i := len(sig)
+	for i+12 <= len(data) {
+		n := binary.BigEndian.Uint32(data[i:])
+		if n > 1<<31-1 || uint64(i)+12+uint64(n) > uint64(len(data)) {
+			return nil, errMalformed
+		}
+		typ := string(data[i+4 : i+8])
+		end := i + 12 + int(n)
+		if !pngDrop[typ] {
+			out = append(out, data[i:end]...)
+		}
+		i = end
+		if typ == "IEND" {
+			return out, nil
+		}
+	}
+	return nil, errMalformed
+}
+
+// CleanFilename keeps the base name of what the browser sent, valid
+// UTF-8, without control characters or path parts, at most 100 runes.
+func CleanFilename(name string) string {
+	name = strings.ToValidUTF8(name, "")
+	name = name[strings.LastIndexAny(name, `/\`)+1:]
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7F || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "" || name == "." || name == ".." {
+		name = "附件"
+	}
+	if utf8.RuneCountInString(name) > 100 {
+		ext := path.Ext(name)
+		if utf8.RuneCountInString(ext) > 10 {
+			ext = ""
+		}
+		name = string([]rune(strings.TrimSuffix(name, ext))[:100-utf8.RuneCountInString(ext)]) + ext
+	}
+	return name
+}
+
+// withExt gives name the extension of its real kind (photo.jpg holding
+// a PNG becomes photo.png; .jpeg stays).
+func withExt(name, ext string) string {
+	cur := strings.ToLower(path.Ext(name))
+	if cur == ext || (ext == ".jpg" && cur == ".jpeg") {
+		return name
+	}
+	return strings.TrimSuffix(name, path.Ext(name)) + ext
+}
