@@ -256,6 +256,8 @@ type Stats struct {
 	// first; TypicalBatches counts their distinct publication days.
 	Typical        []TypicalItem `json:"typical"`
 	TypicalBatches int64         `json:"typical_batches"`
+	// Sections are the figures of domain packages (AddStatsSection).
+	Sections []StatsSection `json:"-"`
 }
 
 // FromDate and ToDate are the period's first and last days (Asia/Shanghai).
@@ -487,6 +489,9 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 	}
 	if st.ByTownship == nil {
 		st.ByTownship = []StatsRow{}
+	}
+	if err := s.addSections(ctx, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -901,14 +906,21 @@ func (st *Stats) Tables() []Table {
 	for _, f := range Figures {
 		defs.Rows = append(defs.Rows, []Cell{textCell(f.ID), textCell(f.Name), textCell(f.Definition)})
 	}
-	return []Table{
+	tables := []Table{
 		sum,
 		breakdown("channels", "按来源渠道", "渠道", st.ByChannel, false, false),
 		breakdown("units", "按承办单位", "单位代码", st.ByUnit, true, true),
 		breakdown("categories", "按问题类别", "类别代码", st.ByCategory, false, true),
 		breakdown("townships", "按乡镇（街道）", "乡镇代码", st.ByTownship, false, true),
-		stages, typical, defs,
+		stages, typical,
 	}
+	for _, sec := range st.Sections { // domain packages' tables, before the definitions
+		tables = append(tables, sec.Tables...)
+		for _, f := range sec.Definitions {
+			defs.Rows = append(defs.Rows, []Cell{textCell(f.ID), textCell(f.Name), textCell(f.Definition)})
+		}
+	}
+	return append(tables, defs)
 }
 
 // Table returns the table with the given id.
@@ -969,6 +981,9 @@ func (st *Stats) ReportParagraphs() []string {
 		fmt.Sprintf("各阶段平均用时（工作日）：线索收集%s、快速分办%s、联合核查%s、督促整改%s、反馈评估%s；从收到到办结平均%s个工作日。",
 			days(StageCollect), days(StageAssign), days(StageVerify), days(StageRectify), days(StageFeedback), days(StageTotal)),
 		fmt.Sprintf("%s已通报%s批%s个典型问题。", within, n(st.TypicalBatches), n(int64(len(st.Typical)))),
+	}
+	for _, sec := range st.Sections {
+		p = append(p, sec.Paragraphs...)
 	}
 	return p
 }

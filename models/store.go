@@ -54,6 +54,8 @@ type Store struct {
 	refs refCache
 	// intake groups concurrent tips into shared transactions (intake.go).
 	intake intakeQueue
+	// sections are the statistics added by domain packages.
+	sections statsSections
 }
 
 // OpenParams configures Open.
