@@ -11,6 +11,7 @@ import (
 
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/evaluation"
 )
 
 // reportCommand is `jianfu report --year 2025 [--unit CODE]` (or
@@ -50,6 +51,7 @@ func reportCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return err
 	}
 	defer store.Close()
+	evaluation.New(store) // adds service ratings and the cadre survey to the figures
 	st, err := store.Stats(ctx, p)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -3,9 +3,11 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"jianfu/models"
+	"jianfu/models/evaluation"
 	"jianfu/testenv"
 )
 
@@ -161,6 +163,11 @@ func TestPermissionMatrix(t *testing.T) {
 			return map[string]any{"days": []map[string]string{{"day": "2027-01-01", "kind": "off", "name": "元旦"}}}
 		}, adminOnly(ok)},
 		{"GET", "/api/v1/admin/deadlines", "", false, none, adminOnly(ok)},
+		// 码上评议: surveys are the administrator's; results are statistics.
+		{"GET", "/api/v1/admin/surveys", "", false, none, adminOnly(ok)},
+		{"POST", "/api/v1/admin/surveys", "", false, func(int) any { return surveyDefinition }, adminOnly(made)},
+		{"POST", "/api/v1/admin/surveys/survey/codes", "", false, func(int) any { return map[string]int{"count": 2} }, adminOnly(made)},
+		{"GET", "/api/v1/surveys/survey/results", "", false, none, [5]int{ok, ok, ok, no, no}},
 	}
 	who := []string{"admin", "office", "leader", "liaison-d1", "liaison-d2"}
 	for _, b := range testenv.Backends(t) {
@@ -168,6 +175,8 @@ func TestPermissionMatrix(t *testing.T) {
 			w := newCounty(t, b, wfDeadlines)
 			target, _ := w.bring(pCollect) // to merge into
 			var ruleID uint64              // a rule to edit and delete
+			sv, err := evaluation.New(w.a.Store).CreateSurvey(w.ctx, surveyDefinition)
+			wfMust(t, err)
 			n := 0
 			for _, r := range rows {
 				var id, aid uint64
@@ -193,6 +202,7 @@ func TestPermissionMatrix(t *testing.T) {
 						}
 						path = fmt.Sprintf("/api/v1/admin/routing-rules/%d", ruleID)
 					}
+					path = strings.Replace(path, "/surveys/survey/", fmt.Sprintf("/surveys/%d/", sv.ID), 1)
 					var body any
 					if r.body != nil {
 						body = r.body(n)

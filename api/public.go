@@ -471,7 +471,8 @@ const honeypotField = "homepage"
 
 // tipForm shows the tip form.
 func (p *publicSite) tipForm(c *gin.Context) {
-	p.renderTipForm(c, http.StatusOK, tipFormValues{}, pageBase{})
+	// ?unit=CODE: opened from a unit's poster (api/qr.go), the unit is filled in.
+	p.renderTipForm(c, http.StatusOK, tipFormValues{Township: c.Query("unit")}, pageBase{})
 }
 
 func (p *publicSite) renderTipForm(c *gin.Context, status int, v tipFormValues, base pageBase) {
@@ -495,6 +496,9 @@ func (p *publicSite) renderTipForm(c *gin.Context, status int, v tipFormValues, 
 			page.Townships = append(page.Townships, u)
 		} else {
 			page.Departments = append(page.Departments, u)
+			if u.Code == v.Township { // a county department's poster
+				page.Form.Township, page.Form.ImplicatedUnit = "", u.Name
+			}
 		}
 	}
 	page.Title, page.Nav, page.CSRF = "我要反映", "tip", p.csrf.token(c)

@@ -131,6 +131,28 @@ func (s *Server) routes(r *gin.Engine) {
 	conAdmin.POST("/holidays/:year", con.adminReplaceHolidays())
 	conAdmin.GET("/deadlines", con.adminSection("deadlines"))
 
+	// 码上评议 (api/qr.go, evaluations.go, survey.go, console_survey.go;
+	// docs/evaluation.md): unit posters and QR codes, service ratings by
+	// scan, and the cadre survey with one-time codes.
+	evs := pub.newEvaluationSite(con)
+	r.GET("/qr/:file", evs.unitQR)
+	r.GET("/posters/:unit", evs.unitPoster)
+	r.GET("/rate/:unit", evs.rateForm)
+	r.POST("/rate/:unit", pub.limit(actionSubmit), evs.rateSubmit)
+	r.POST("/rate/:unit/tip", evs.rateToTip)
+	r.GET("/survey", pub.limit(actionLookup), evs.surveyForm)
+	r.POST("/survey", pub.limit(actionLookup), evs.surveySubmit)
+	v1.POST("/evaluations", pub.limit(actionSubmit), evs.createEvaluation)
+	v1.POST("/surveys/answers", pub.limit(actionLookup), evs.answerSurvey)
+	staff.GET("/surveys/:id/results", requireRole(statsRoles...), evs.surveyResults)
+	admin.GET("/surveys", evs.adminSurveys)
+	admin.POST("/surveys", evs.adminCreateSurvey)
+	admin.POST("/surveys/:id/codes", evs.adminIssueCodes)
+	conAdmin.GET("/surveys", evs.consoleSurveys)
+	conAdmin.POST("/surveys", evs.consoleCreateSurvey)
+	conAdmin.POST("/surveys/:id/codes", evs.consoleIssueCodes)
+	conAdmin.GET("/posters", evs.allPosters)
+
 	// Addresses no route matches: JSON errors, or console pages under
 	// /console/.
 	r.NoRoute(con.consoleNoRoute, func(c *gin.Context) { fail(c, errNotFound) })

@@ -92,7 +92,7 @@ func statsJSON(st *models.Stats) gin.H {
 		}
 		stages = append(stages, gin.H{"stage": stage, "name": name, "days": st.Totals.StageDays[stage]})
 	}
-	return gin.H{
+	out := gin.H{
 		"period": gin.H{"from": st.FromDate(), "to": st.ToDate(), "start": st.From, "end": st.To,
 			"as_of": st.AsOf, "unit": unit},
 		"totals":      st.Totals,
@@ -104,6 +104,13 @@ func statsJSON(st *models.Stats) gin.H {
 		"typical":     gin.H{"published": len(st.Typical), "batches": st.TypicalBatches, "items": st.Typical},
 		"definitions": gin.H{"scope": models.StatsScope, "breakdown": models.GroupNote, "figures": models.Figures},
 	}
+	for _, sec := range st.Sections { // domain packages' figures (models.AddStatsSection)
+		for k, v := range sec.JSON {
+			out[k] = v
+		}
+		out["definitions"].(gin.H)["figures"] = append(append([]models.Figure{}, out["definitions"].(gin.H)["figures"].([]models.Figure)...), sec.Definitions...)
+	}
+	return out
 }
 
 // exportName is the download's file name without extension.

@@ -15,6 +15,7 @@ import (
 
 	"jianfu/apptest"
 	"jianfu/models"
+	"jianfu/models/evaluation"
 	"jianfu/testenv"
 )
 
@@ -181,7 +182,8 @@ func TestStatsAPI(t *testing.T) {
 			}
 			defer f.Close()
 			sheets := f.GetSheetList()
-			want := []string{"总体情况", "按来源渠道", "按承办单位", "按问题类别", "按乡镇（街道）", "各阶段平均用时", "典型问题通报", "指标说明"}
+			want := []string{"总体情况", "按来源渠道", "按承办单位", "按问题类别", "按乡镇（街道）", "各阶段平均用时", "典型问题通报",
+				"扫码服务评价", "干部问卷", "指标说明"}
 			if strings.Join(sheets, ",") != strings.Join(want, ",") {
 				t.Fatalf("sheets %v, want %v", sheets, want)
 			}
@@ -248,7 +250,8 @@ func TestStatsAPI(t *testing.T) {
 				t.Errorf("d1 = %v", d1)
 			}
 			defs, _ := f.GetRows("指标说明")
-			if len(defs) < 30 || !strings.Contains(strings.Join(defs[len(defs)-1], ""), "县直部门") {
+			last := defs[len(defs)-1-len(evaluation.Definitions)] // the core figures, then 码上评议's
+			if len(defs) < 30 || !strings.Contains(strings.Join(last, ""), "县直部门") {
 				t.Errorf("definitions sheet: %d rows", len(defs))
 			}
 
