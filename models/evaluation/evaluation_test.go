@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,19 @@ func TestSurveyDefinitionErrors(t *testing.T) {
 	}
 	if svs, _ := ev.Surveys(ctx); len(svs) != 0 {
 		t.Errorf("refused definitions stored %d surveys", len(svs))
+	}
+}
+
+// TestDefinitionsDocumented: docs/statistics.md carries the definitions
+// of these figures word for word, as the export's 指标说明 sheet does.
+func TestDefinitionsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/statistics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range evaluation.Definitions {
+		if line := fmt.Sprintf("| `%s` | %s | %s |", f.ID, f.Name, f.Definition); !strings.Contains(string(b), line) {
+			t.Errorf("docs/statistics.md lacks the line\n%s", line)
+		}
 	}
 }
