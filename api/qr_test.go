@@ -29,10 +29,13 @@ var surveyDefinition = evaluation.SurveyInput{Title: "2026年度基层减负成�
 var svgBox = regexp.MustCompile(`viewBox="0 0 (\d+) (\d+)"`)
 var svgModule = regexp.MustCompile(`M(\d+) (\d+)h1v1h-1z`)
 
-// decodeQRSVG reads the module squares back out of the SVG, draws them
+// decodeQRSVG reads the module squares back out of the (first) SVG, draws them
 // as a bitmap (8 px a module) and decodes it with ZXing's QR reader.
 func decodeQRSVG(t *testing.T, svg []byte) string {
 	t.Helper()
+	if end := bytes.Index(svg, []byte("</svg>")); end >= 0 {
+		svg = svg[:end] // the first code only
+	}
 	m := svgBox.FindSubmatch(svg)
 	if m == nil {
 		t.Fatalf("no viewBox in %.200s", svg)

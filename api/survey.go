@@ -109,11 +109,12 @@ func (e *evaluationSite) surveyForm(c *gin.Context) {
 		return
 	}
 	defer e.floor(time.Now())
-	e.openSurvey(c, code, surveyPage{})
+	e.openSurvey(c, http.StatusOK, code, surveyPage{})
 }
 
-// openSurvey shows the questions of code, or the code form with the error.
-func (e *evaluationSite) openSurvey(c *gin.Context, code string, d surveyPage) {
+// openSurvey shows the questions of code with status, or the code form
+// with the error.
+func (e *evaluationSite) openSurvey(c *gin.Context, status int, code string, d surveyPage) {
 	sv, err := e.ev.SurveyForCode(c.Request.Context(), code)
 	if err != nil {
 		ae := e.asAPIError(c, e.codeError(c, err))
@@ -125,7 +126,7 @@ func (e *evaluationSite) openSurvey(c *gin.Context, code string, d surveyPage) {
 		return
 	}
 	d.Code, d.Survey = evaluation.NormalizeCode(code), &sv
-	e.renderSurvey(c, http.StatusOK, d)
+	e.renderSurvey(c, status, d)
 }
 
 // surveySubmit answers POST /survey: the code form (field "code" only)
@@ -145,7 +146,7 @@ func (e *evaluationSite) surveySubmit(c *gin.Context) {
 		return
 	}
 	if form.Get("answering") == "" {
-		e.openSurvey(c, code, surveyPage{})
+		e.openSurvey(c, http.StatusOK, code, surveyPage{})
 		return
 	}
 	chosen := map[uint64]int{}
@@ -169,7 +170,7 @@ func (e *evaluationSite) surveySubmit(c *gin.Context) {
 			return
 		}
 		if len(ae.Fields) > 0 {
-			e.openSurvey(c, code, surveyPage{pageBase: pageBase{Error: "还有题目未作答或选项无效，请按提示修改后提交",
+			e.openSurvey(c, ae.Status, code, surveyPage{pageBase: pageBase{Error: "还有题目未作答或选项无效，请按提示修改后提交",
 				Fields: ae.Fields}, Chosen: chosen})
 			return
 		}
