@@ -75,6 +75,14 @@ func TestSurveySharesAgree(t *testing.T) {
 				t.Errorf("out of range and missing: %d %s, want 400 naming both questions", res.Status, res.Raw)
 			}
 
+			many := map[string]int{}
+			for i := range 31 {
+				many[strconv.Itoa(1000+i)] = 0
+			}
+			if res := answer(codes[7], many); res.Status != http.StatusBadRequest {
+				t.Errorf("31 answers: %d %s, want 400", res.Status, res.Raw)
+			}
+
 			// The results API.
 			res = admin.JSON(t, "GET", fmt.Sprintf("/api/v1/surveys/%d/results", id), nil)
 			if res.Status != http.StatusOK || res.Body["respondents"] != 7.0 {

@@ -1,15 +1,18 @@
 package api_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"jianfu/apptest"
 	"jianfu/models"
+	"jianfu/models/evaluation"
 	"jianfu/testenv"
 )
 
@@ -47,6 +50,30 @@ func TestConsoleScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// 码上评议: a township's poster as printed (A4 at 96 dpi, print
+	// styles), and the rating and survey pages on a phone.
+	ev := evaluation.New(app.Store)
+	sv, err := ev.CreateSurvey(t.Context(), surveyDefinition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := ev.IssueCodes(t.Context(), sv.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := func(id string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			if _, err := chromedp.WaitVisible(chromedp.ID(id))(ctx, tg); err != nil {
+				return chromedp.Void{}, err
+			}
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+			return chromedp.Void{}, err
+		}
+	}
+	shoot("poster-a4", 794, 1123, "", "/posters/T02", printed("poster-T02"))
+	shoot("rate-phone", 375, 812, "", "/rate/T02", chromedp.WaitVisible(chromedp.ID("rate-submit")))
+	shoot("survey-phone", 375, 812, "", "/survey?code="+codes[0], chromedp.WaitVisible(chromedp.ID("survey-submit")))
+
 	shoot("console-login", 1366, 768, "", "/console/login", chromedp.WaitVisible(chromedp.ID("login-form")))
 	shoot("console-queue", 1366, 768, "office1", "/console/cases", chromedp.WaitVisible(chromedp.ID("queue")))
 	shoot("console-queue-tablet", 768, 1024, "office1", "/console/cases", chromedp.WaitVisible(chromedp.ID("queue")))

@@ -57,6 +57,10 @@ func (e *evaluationSite) answerSurvey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if len(req.Answers) > evaluation.MaxQuestions {
+		fail(c, fieldError("answers", "答案数量超过了问卷的题目数"))
+		return
+	}
 	answers := make(map[uint64]int, len(req.Answers))
 	for k, v := range req.Answers {
 		id, err := strconv.ParseUint(k, 10, 64)
