@@ -104,12 +104,14 @@ func statsJSON(st *models.Stats) gin.H {
 		"typical":     gin.H{"published": len(st.Typical), "batches": st.TypicalBatches, "items": st.Typical},
 		"definitions": gin.H{"scope": models.StatsScope, "breakdown": models.GroupNote, "figures": models.Figures},
 	}
+	figures := models.Figures
 	for _, sec := range st.Sections { // domain packages' figures (models.AddStatsSection)
 		for k, v := range sec.JSON {
 			out[k] = v
 		}
-		out["definitions"].(gin.H)["figures"] = append(append([]models.Figure{}, out["definitions"].(gin.H)["figures"].([]models.Figure)...), sec.Definitions...)
+		figures = append(figures[:len(figures):len(figures)], sec.Definitions...)
 	}
+	out["definitions"].(gin.H)["figures"] = figures
 	return out
 }
 
