@@ -43,7 +43,7 @@ func (s *Store) statsSection(ctx context.Context, st *models.Stats) (models.Stat
 		return models.StatsSection{}, err
 	}
 	sec := models.StatsSection{ID: "evaluation",
-		JSON:        map[string]any{"service_satisfaction": service, "survey": survey},
+		JSON:        map[string]any{"service_satisfaction": service, "service_total": ServiceTotal(service), "survey": survey},
 		Tables:      []models.Table{ServiceTable(service), SurveyTable(survey)},
 		Paragraphs:  Paragraphs(service, survey),
 		Definitions: Definitions}
