@@ -75,6 +75,15 @@ func TestConsoleSurveyAndPosters(t *testing.T) {
 		t.Errorf("all posters: %d, want 45 (15 townships, 30 departments)", n)
 	}
 
+	// A rating shows on the leaders' dashboard beside the case 满意率.
+	if res := app.Client().JSON(t, "POST", "/api/v1/evaluations", map[string]string{"unit": "T02", "rating": "basically_satisfied"}); res.Status != http.StatusCreated {
+		t.Fatalf("rate: %d %s", res.Status, res.Raw)
+	}
+	leader := newConsoleClient(app)
+	leader.login(t, "leader1")
+	res = leader.get(t, "/console/dashboard")
+	mustContain(t, "dashboard", res, `id="service-kpi"`, "服务满意率（扫码评价）", "100.0%", `id="section-service"`, "东关街道")
+
 	office := newConsoleClient(app)
 	office.login(t, "office1")
 	for _, path := range []string{"/console/admin/surveys", "/console/admin/posters"} {
