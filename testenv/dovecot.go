@@ -1,8 +1,16 @@
 package testenv
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -24,14 +32,18 @@ import (
 const dovecotInstall = "apt-get install -y dovecot-imapd"
 
 // Dovecot is a private Dovecot IMAP server for one test: its own
-// configuration, maildir and port, one user.
+// configuration, maildir and ports, one user, a certificate of its own.
 type Dovecot struct {
-	Addr     string // 127.0.0.1:port, plain IMAP (no TLS)
+	Addr     string // 127.0.0.1:port, IMAP with STARTTLS offered
+	TLSAddr  string // 127.0.0.1:port, IMAP over TLS (imaps)
 	User     string
 	Password string
-	// URL is the JIANFU_IMAP_URL of the user's INBOX.
-	URL string
-	dir string
+	// URL is the JIANFU_IMAP_URL of the user's INBOX without TLS;
+	// StartTLSURL and TLSURL reach it with STARTTLS and imaps.
+	URL, StartTLSURL, TLSURL string
+	// RootCAs holds the server's self-signed certificate (for 127.0.0.1).
+	RootCAs *x509.CertPool
+	dir     string
 }
 
 // DovecotMessage is one message in the INBOX as the server holds it.
@@ -100,9 +112,21 @@ func startDovecot(t testing.TB, bin string) (*Dovecot, error) {
 		cleanDir()
 		return nil, err
 	}
-	d := &Dovecot{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), User: "jubao", Password: "jubao-secret", dir: dir}
-	d.URL = (&url.URL{Scheme: "imap", User: url.UserPassword(d.User, d.Password), Host: d.Addr, Path: "/INBOX",
-		RawQuery: "tls=none"}).String()
+	tlsPort, err := freePort()
+	if err != nil {
+		cleanDir()
+		return nil, err
+	}
+	d := &Dovecot{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), TLSAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort)),
+		User: "jubao", Password: "jubao-secret", dir: dir}
+	userinfo := url.UserPassword(d.User, d.Password)
+	d.URL = (&url.URL{Scheme: "imap", User: userinfo, Host: d.Addr, Path: "/INBOX", RawQuery: "tls=none"}).String()
+	d.StartTLSURL = (&url.URL{Scheme: "imap", User: userinfo, Host: d.Addr, Path: "/INBOX"}).String()
+	d.TLSURL = (&url.URL{Scheme: "imaps", User: userinfo, Host: d.TLSAddr, Path: "/INBOX"}).String()
+	if d.RootCAs, err = selfSigned(dir); err != nil {
+		cleanDir()
+		return nil, err
+	}
 
 	me, err := user.Current()
 	if err != nil {
@@ -141,7 +165,9 @@ state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:%[2]s/%%u
@@ -162,13 +188,14 @@ service imap-login {
     port = %[7]d
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = %[8]d
   }
 }
 service anvil {
   chroot =
 }
-`, dir, mail, passwd, uid, extra, gid, port)
+`, dir, mail, passwd, uid, extra, gid, port, tlsPort)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		cleanDir()
@@ -214,6 +241,46 @@ service anvil {
 		stop()
 	})
 	return d, nil
+}
+
+// selfSigned writes cert.pem and key.pem for 127.0.0.1 into dir and
+// returns a pool that trusts the certificate.
+func selfSigned(dir string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, err
+	}
+	// Read by the master before it drops privileges.
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
+}
+
+// TLSConfig trusts the server's certificate.
+func (d *Dovecot) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: d.RootCAs, MinVersion: tls.VersionTLS12}
 }
 
 func (d *Dovecot) logs() string {

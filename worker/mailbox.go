@@ -216,9 +216,12 @@ func (m *Mailbox) Poll(ctx context.Context) (res PollResult, err error) {
 func (m *Mailbox) dial() (*imapclient.Client, error) {
 	s := m.p.IMAP
 	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
-	tc := m.p.TLSConfig
-	if tc == nil {
-		tc = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if m.p.TLSConfig != nil {
+		tc = m.p.TLSConfig.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = s.Host
 	}
 	opts := &imapclient.Options{TLSConfig: tc, Dialer: &net.Dialer{Timeout: 20 * time.Second},
 		WordDecoder: wordDecoder}

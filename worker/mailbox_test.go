@@ -317,3 +317,36 @@ Content-Type: text/plain; charset=utf-8
 		})
 	}
 }
+
+// TestMailboxTLS: imaps:// and imap:// with STARTTLS (the production
+// forms) import mail from a server whose certificate is trusted, and
+// refuse one whose certificate is not.
+func TestMailboxTLS(t *testing.T) {
+	dc := testenv.StartDovecot(t)
+	for _, tc := range []struct{ name, url string }{{"imaps", dc.TLSURL}, {"starttls", dc.StartTLSURL}} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: testenv.Backends(t)[0], NoWorker: true,
+				Env: map[string]string{"JIANFU_IMAP_URL": tc.url}})
+			params := worker.MailboxParams{Store: app.Store, IMAP: app.Config.IMAP, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+			if _, err := worker.NewMailbox(params).Poll(context.Background()); err == nil ||
+				!strings.Contains(err.Error(), "certificate") {
+				t.Fatalf("poll with the system's roots: %v, want a certificate error", err)
+			}
+			dc.Deliver(t, []byte(crlf(fmt.Sprintf(`From: zhangsan@example.com
+Subject: %s
+Message-ID: <tls-%s@example.com>
+Content-Type: text/plain; charset=utf-8
+
+每天要在五个政务App上打卡签到，数据还要重复录入。
+`, tc.name, tc.name))))
+			params.TLSConfig = dc.TLSConfig()
+			res, err := worker.NewMailbox(params).Poll(context.Background())
+			if err != nil || res.Imported != 1 {
+				t.Fatalf("poll over %s: %+v, %v; want one import", tc.name, res, err)
+			}
+			if tips := mailboxTips(t, app); len(tips) != 1 || tips[0].Title != tc.name {
+				t.Fatalf("tips: %+v", tips)
+			}
+		})
+	}
+}
