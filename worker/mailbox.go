@@ -274,8 +274,10 @@ func (m *Mailbox) importOne(ctx context.Context, c *imapclient.Client, meta *ima
 	}
 	ref := "message-id:" + mail.messageID
 	if mail.messageID == "" {
-		sum := sha256.Sum256(append(raw, strconv.FormatInt(meta.RFC822Size, 10)...))
-		ref = "sha256:" + hex.EncodeToString(sum[:])
+		h := sha256.New()
+		h.Write(raw)
+		h.Write([]byte(strconv.FormatInt(meta.RFC822Size, 10)))
+		ref = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	}
 
 	in := mail.tipInput(ref)
@@ -302,9 +304,10 @@ func (m *Mailbox) importOne(ctx context.Context, c *imapclient.Client, meta *ima
 		m.p.Logger.Info("mailbox message imported", "uid", uid, "case", r.CaseID, "files", len(in.Files),
 			"problems", len(mail.problems), "skipped_files", len(mail.skipped))
 		if out == outcomeProblem {
-			// Reasons only: no sender, subject or content in the log.
+			// Counts only: no sender, subject, file name or text in the log;
+			// the reasons are in the tip, for the office.
 			m.p.Logger.Warn("mailbox message needs the office's attention", "uid", uid, "case", r.CaseID,
-				"problems", strings.Join(mail.problems, "；"))
+				"problems", len(mail.problems))
 		}
 		if m.p.Reply {
 			m.reply(ctx, mail, in, r)
@@ -337,7 +340,7 @@ func (m *Mailbox) reply(ctx context.Context, mail *inMail, in models.TipInput, r
 	if len(grouped) == 16 {
 		grouped = grouped[:4] + " " + grouped[4:8] + " " + grouped[8:12] + " " + grouped[12:]
 	}
-	subject := mail.subject
+	subject := cleanText(strings.ReplaceAll(mail.subject, "\n", " "))
 	if subject == "" {
 		subject = "（无主题）"
 	}

@@ -202,7 +202,7 @@ func (m *inMail) walk(h textproto.MIMEHeader, body io.Reader, depth int) {
 		if n == 0 {
 			m.problem("邮件格式有误：多段邮件中找不到任何分段，正文未能读取")
 		}
-	case media == "message/rfc822" && disp != "attachment":
+	case media == "message/rfc822": // forwarded inline or as an attachment
 		if depth >= mailMaxDepth {
 			m.problem("邮件嵌套层数过多，深层内容未导入")
 			return

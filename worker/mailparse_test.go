@@ -60,6 +60,8 @@ func TestReadMail(t *testing.T) {
 			want: []string{"同一张表格三次"}},
 		{name: "forwarded mail", raw: "From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n请看转发的通知。\n--B\nContent-Type: message/rfc822\n\nFrom: boss@example.gov.cn\nSubject: =?UTF-8?B?5pS25Yiw?=\n\n各乡镇每天上报打卡截图，不得遗漏。\n--B--\n",
 			want: []string{"请看转发的通知", "转发的邮件", "主题：收到", "各乡镇每天上报打卡截图"}},
+		{name: "forwarded as attachment", raw: "From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n见附件中的原通知。\n--B\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename=\"tz.eml\"\n\nFrom: boss@example.gov.cn\nSubject: tz\n\n各乡镇每天上报打卡截图，不得遗漏。\n--B--\n",
+			want: []string{"转发的邮件", "各乡镇每天上报打卡截图"}},
 		{name: "six photos", raw: "From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n六张现场照片，请查收。\n" + attachments + "--B--\n",
 			want: []string{"附件“p5.png”超过每条线索 5 个附件的上限"}, files: 5},
 		{name: "unreadable header", raw: "this is not a header\n\nbody", env: &imap.Envelope{Subject: "服务器解析的主题", MessageID: "x@y",
