@@ -280,6 +280,25 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 			return err
 		}
 		defer w.Shutdown()
+		if cfg.IMAP != nil {
+			// The 举报信箱: polled until shutdown, which waits for the poll
+			// under way (its tip may be committing).
+			mb := worker.NewMailbox(worker.MailboxParams{Store: store, IMAP: cfg.IMAP, Mailer: mailer,
+				Reply: cfg.IMAPReply, BaseURL: cfg.BaseURL, MailFrom: cfg.MailFrom, Interval: cfg.IMAPInterval,
+				MaxBytes: cfg.IMAPMaxBytes, MaxFiles: cfg.MaxFiles, MaxFileBytes: cfg.MaxFileBytes,
+				Logger: logger, Registerer: reg})
+			mctx, mcancel := context.WithCancel(ctx)
+			mdone := make(chan struct{})
+			go func() {
+				defer close(mdone)
+				mb.Run(mctx)
+			}()
+			defer func() {
+				mcancel()
+				<-mdone
+			}()
+			logger.Info("mailbox intake on", "mailbox", cfg.IMAP.Mailbox, "host", cfg.IMAP.Host, "interval", cfg.IMAPInterval)
+		}
 	}
 	if r.scheduler {
 		sch, err := worker.NewScheduler(worker.SchedulerParams{Redis: redisOpt, DigestCron: cfg.DigestCron, Logger: logger})

@@ -109,6 +109,10 @@ type Tip struct {
 	ID             uint64  `gorm:"primaryKey"`
 	ReceiptHash    string  `gorm:"size:64;not null;uniqueIndex"`
 	IdempotencyKey *string `gorm:"size:64;uniqueIndex"`
+	// SourceRef is a keyed hash of where an imported tip came from (the
+	// mailbox message's Message-ID): unique, so a message committed once
+	// is never imported again.
+	SourceRef      *string `gorm:"size:64;uniqueIndex"`
 	Channel        string  `gorm:"size:16;not null"`
 	CategoryID     uint64  `gorm:"not null"`
 	Title          string  `gorm:"size:400;not null"`

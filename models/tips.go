@@ -70,7 +70,14 @@ type TipInput struct {
 	Channel        string
 	IdempotencyKey string
 	Files          []FileInput
+	// SourceRef names the tip's origin outside the web form (a mailbox
+	// message); a second tip with the same SourceRef is refused with
+	// ErrDuplicateSource. Stored only as a keyed hash.
+	SourceRef string
 }
+
+// ErrDuplicateSource: a tip from this SourceRef is already stored.
+var ErrDuplicateSource = errors.New("a tip from this source is already stored")
 
 // TipReceipt is what the tipster gets back once.
 type TipReceipt struct {
@@ -197,11 +204,19 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		}
 		townshipID = &id
 	}
+	var sourceRef *string
+	if in.SourceRef != "" {
+		h := s.keyedHash("source", in.SourceRef)
+		sourceRef = &h
+		if err := s.sourceSeen(ctx, h); err != nil {
+			return TipReceipt{}, err
+		}
+	}
 	receipt, err := s.newReceipt(in.IdempotencyKey)
 	if err != nil {
 		return TipReceipt{}, err
 	}
-	tip := Tip{
+	tip := Tip{SourceRef: sourceRef,
 		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, Channel: in.Channel,
 		CategoryID: catID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
 		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
@@ -219,10 +234,28 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
 		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry
 	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) && sourceRef != nil {
+		if err := s.sourceSeen(ctx, *sourceRef); err != nil {
+			return TipReceipt{}, err // lost a race with another importer
+		}
+	}
 	if err != nil {
 		return TipReceipt{}, fmt.Errorf("create tip: %w", err)
 	}
 	return TipReceipt{Receipt: receipt, CaseID: t.caseID, Stage: StageCollect, DueAt: t.dueAt}, nil
+}
+
+// sourceSeen answers ErrDuplicateSource when a tip with this source hash
+// is stored, nil when none is.
+func (s *Store) sourceSeen(ctx context.Context, hash string) error {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Tip{}).Where("source_ref = ?", hash).Count(&n).Error; err != nil {
+		return fmt.Errorf("look up tip source: %w", err)
+	}
+	if n > 0 {
+		return ErrDuplicateSource
+	}
+	return nil
 }
 
 // replay answers a retried submission with the receipt of the first one.
