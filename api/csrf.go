@@ -39,17 +39,26 @@ type csrfGuard struct {
 
 // token returns the form token for this browser, setting its nonce cookie
 // when it has none yet.
+// A page may ask more than once (its form and the 关怀模式 switch): the
+// nonce set for this response is reused, so every form matches the cookie.
 func (g csrfGuard) token(c *gin.Context) string {
 	nonce, err := c.Cookie(csrfCookie)
+	if set := c.GetString(csrfNonceKey); set != "" {
+		nonce, err = set, nil
+	}
 	if err != nil || !validNonce(nonce) {
 		b := make([]byte, 18)
 		rand.Read(b)
 		nonce = base64.RawURLEncoding.EncodeToString(b)
 		http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: nonce, Path: "/", HttpOnly: true,
 			Secure: g.secure || c.Request.TLS != nil, SameSite: http.SameSiteStrictMode})
+		c.Set(csrfNonceKey, nonce)
 	}
 	return g.sign(nonce, g.now())
 }
+
+// csrfNonceKey holds, in the request's context, a nonce set by this response.
+const csrfNonceKey = "jianfu.csrf_nonce"
 
 func (g csrfGuard) sign(nonce string, at time.Time) string {
 	ts := make([]byte, 8)

@@ -22,6 +22,9 @@ import (
 // tipster typed is shown as text, never as markup.
 type Pages struct {
 	byName map[string]*template.Template
+	// decorate, when set, adjusts every rendered page for its request
+	// (the public pages' 关怀模式, api/care.go).
+	decorate func(c *gin.Context, page []byte) []byte
 }
 
 // NewPages parses the templates in dir of fsys, with the shared helpers
@@ -73,10 +76,14 @@ func (p *Pages) Render(c *gin.Context, status int, name string, data any) {
 		fail(c, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
+	out := buf.Bytes()
+	if p.decorate != nil {
+		out = p.decorate(c, out)
+	}
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	c.Data(status, "text/html; charset=utf-8", out)
 }
 
 // templateFuncs are the helpers every page may use.

@@ -45,7 +45,7 @@ func (s *Server) newPublicSite() *publicSite {
 	if len(bad) > 0 {
 		s.Logger.Warn("JIANFU_TRUSTED_PROXIES: ignoring entries that are not an address or CIDR", "entries", bad)
 	}
-	return &publicSite{
+	p := &publicSite{
 		Server: s,
 		pages:  pages,
 		csrf: csrfGuard{key: s.Store.FormKey(), secure: strings.HasPrefix(s.Config.BaseURL, "https://"),
@@ -53,6 +53,8 @@ func (s *Server) newPublicSite() *publicSite {
 		guard:  guard,
 		static: http.FileServerFS(web.Static()),
 	}
+	pages.decorate = p.careChrome
+	return p
 }
 
 // lookupFloor is the least time a receipt request takes, so that a known
@@ -488,6 +490,13 @@ func (p *publicSite) renderTipForm(c *gin.Context, status int, v tipFormValues, 
 		return
 	}
 	base.ErrorList = errorList(base.Fields)
+	for i := range base.ErrorList {
+		// The category error links to the first choice, so following the
+		// link puts focus where the answer is given.
+		if base.ErrorList[i].Anchor == "category-error" && len(cats) > 0 {
+			base.ErrorList[i].Anchor = "category-" + cats[0].Code
+		}
+	}
 	page := tipFormPage{pageBase: base, Categories: cats, Form: v, Accept: attach.Accept,
 		FileHint: p.fileRules().describe(), SubmissionID: randomID(),
 		Today: time.Now().In(models.Shanghai()).Format("2006-01-02")}

@@ -22,6 +22,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.POST("/track/evaluation", pub.limit(actionLookup), pub.trackEvaluation)
 	r.GET("/static/*filepath", pub.serveStatic)
 	r.GET("/typical", pub.typicalList)
+	r.POST("/care", pub.toggleCare)
 
 	v1 := r.Group("/api/v1")
 	// Public: no login.

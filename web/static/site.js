@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // After a failed submit, focus the error summary so a screen reader
+  // reads every message at once (the layout also marks it autofocus).
+  var summary = document.getElementById("page-error");
+  if (summary && document.activeElement !== summary) {
+    summary.focus();
+  }
+
   // Copy the receipt.
   var copy = document.querySelector("[data-copy]");
   if (copy) {
