@@ -11,6 +11,7 @@ import (
 
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/registry"
 )
 
 // reportCommand is `jianfu report --year 2025 [--unit CODE]` (or
@@ -52,6 +53,9 @@ func reportCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	defer store.Close()
 	st, err := store.Stats(ctx, p)
 	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := registry.New(store).AnnotateReport(ctx, st); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return models.WriteReportMarkdown(out, st)

@@ -256,6 +256,11 @@ type Stats struct {
 	// first; TypicalBatches counts their distinct publication days.
 	Typical        []TypicalItem `json:"typical"`
 	TypicalBatches int64         `json:"typical_batches"`
+	// ExtraParagraphs and ExtraTables are what other domains add to the
+	// report (the registry's 在线监管 figures, models/registry): they
+	// follow the tip figures in the report and the exports.
+	ExtraParagraphs []string `json:"-"`
+	ExtraTables     []Table  `json:"-"`
 }
 
 // FromDate and ToDate are the period's first and last days (Asia/Shanghai).
@@ -901,14 +906,14 @@ func (st *Stats) Tables() []Table {
 	for _, f := range Figures {
 		defs.Rows = append(defs.Rows, []Cell{textCell(f.ID), textCell(f.Name), textCell(f.Definition)})
 	}
-	return []Table{
+	return append([]Table{
 		sum,
 		breakdown("channels", "按来源渠道", "渠道", st.ByChannel, false, false),
 		breakdown("units", "按承办单位", "单位代码", st.ByUnit, true, true),
 		breakdown("categories", "按问题类别", "类别代码", st.ByCategory, false, true),
 		breakdown("townships", "按乡镇（街道）", "乡镇代码", st.ByTownship, false, true),
 		stages, typical, defs,
-	}
+	}, st.ExtraTables...)
 }
 
 // Table returns the table with the given id.
@@ -970,6 +975,7 @@ func (st *Stats) ReportParagraphs() []string {
 			days(StageCollect), days(StageAssign), days(StageVerify), days(StageRectify), days(StageFeedback), days(StageTotal)),
 		fmt.Sprintf("%s已通报%s批%s个典型问题。", within, n(st.TypicalBatches), n(int64(len(st.Typical)))),
 	}
+	p = append(p, st.ExtraParagraphs...)
 	return p
 }
 

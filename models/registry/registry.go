@@ -398,3 +398,24 @@ func (s *Store) List(ctx context.Context, p models.Principal, lp ListParams) ([]
 	}
 	return out, nil
 }
+
+// Get returns one entry as List shows it, to whoever List would show it.
+func (s *Store) Get(ctx context.Context, p models.Principal, id uint64) (EntryView, error) {
+	var out []EntryView
+	q := s.db(ctx).Table("registry_entries AS e").Joins("JOIN units u ON u.id = e.unit_id").
+		Select("e.*, u.code AS unit_code, u.name AS unit_name").Where("e.id = ?", id)
+	switch {
+	case p.Role == models.RoleLiaison && p.UnitID != nil:
+		q = q.Where("e.unit_id = ?", *p.UnitID)
+	case p.IsOffice() || p.Role == models.RoleLeader:
+	default:
+		return EntryView{}, models.ErrForbidden
+	}
+	if err := q.Limit(1).Scan(&out).Error; err != nil {
+		return EntryView{}, fmt.Errorf("load registry entry %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		return EntryView{}, fmt.Errorf("registry entry %d: %w", id, models.ErrNotFound)
+	}
+	return out[0], nil
+}
