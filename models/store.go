@@ -54,6 +54,8 @@ type Store struct {
 	refs refCache
 	// intake groups concurrent tips into shared transactions (intake.go).
 	intake intakeQueue
+	// extras adds other domains' lines to the weekly digest (digest.go).
+	extras DigestExtras
 }
 
 // OpenParams configures Open.

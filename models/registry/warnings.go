@@ -407,3 +407,23 @@ func (s *Store) WarnedUnits(ctx context.Context) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// DigestUnits and UnitLines make the registry the weekly digest's
+// models.DigestExtras: each warned unit gets a digest with its warnings.
+func (s *Store) DigestUnits(ctx context.Context) ([]string, error) { return s.WarnedUnits(ctx) }
+
+// UnitLines are a unit's warning lines for its digest.
+func (s *Store) UnitLines(ctx context.Context, code string) ([]string, error) {
+	return s.UnitWarningLines(ctx, code)
+}
+
+// RuleName is the rule's zh-CN name.
+func (w Warning) RuleName() string { return RuleNames[w.Rule] }
+
+// LevelName is 警示 for an alert, 提示 otherwise.
+func (w Warning) LevelName() string {
+	if w.Level == LevelAlert {
+		return "警示"
+	}
+	return "提示"
+}
