@@ -105,7 +105,11 @@ func (s *Store) LoadDemo(ctx context.Context) error {
 		if i == 7 {
 			e.Demands = DemandRanking
 		}
-		add(e, fmt.Sprintf("D%02d", 25+i%6))
+		unit := fmt.Sprintf("D%02d", 25+i%6)
+		if i == 7 {
+			unit = "D03" // 党建积分, run by 县委组织部
+		}
+		add(e, unit)
 	}
 	for i := range 30 {
 		u := fmt.Sprintf("T%02d", i%15+1)
