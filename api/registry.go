@@ -324,3 +324,28 @@ func (s *Server) loadReport(c *gin.Context) (*models.Stats, bool) {
 	}
 	return st, true
 }
+
+// setRegistryStatus answers PUT /api/v1/registry/{apps|groups}/{id}
+// {"status", "closed_on"}: an app closed or a group dissolved.
+func (s *Server) setRegistryStatus(c *gin.Context) {
+	kind, ok := kindParam(c)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		fail(c, errNotFound)
+		return
+	}
+	var in registry.StatusInput
+	if err := decodeJSON(c, &in, maxJSONBody); err != nil {
+		fail(c, err)
+		return
+	}
+	v, err := s.registry().SetStatus(c.Request.Context(), principal(c), kind, id, in)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, entryJSON(v))
+}

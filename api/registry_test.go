@@ -67,6 +67,7 @@ func TestRegistryAPI(t *testing.T) {
 			if res.Status != http.StatusCreated || res.Body["unit"] != "T02" || res.Body["status"] != "active" {
 				t.Fatalf("register: %d %s", res.Status, res.Raw)
 			}
+			groupID := res.Body["id"]
 			ws := items(t, office.JSON(t, "GET", "/api/v1/warnings?unit=T02", nil))
 			if len(ws) != 1 || ws[0]["rule"] != registry.RuleForbiddenDemand || !strings.Contains(ws[0]["reason"].(string), "打卡签到") {
 				t.Fatalf("warnings of T02: %v", ws)
@@ -142,6 +143,27 @@ func TestRegistryAPI(t *testing.T) {
 			}
 			if res := importFile(t, office, app.URL, "inspections", "x.csv", []byte("\x00\x01\x02")); res.Status != http.StatusUnsupportedMediaType {
 				t.Errorf("binary import: %d %s", res.Status, res.Raw)
+			}
+
+			// Dissolving the group: not by another unit's liaison (404) nor
+			// a leader (403); by its own liaison, and the warning ends.
+			other := app.Login(t, "liaison_t03", consolePassword)
+			path := fmt.Sprintf("/api/v1/registry/groups/%v", groupID)
+			if res := other.JSON(t, "PUT", path, map[string]string{"status": "closed"}); res.Status != http.StatusNotFound {
+				t.Errorf("T03 closes T02's group: %d %s", res.Status, res.Raw)
+			}
+			if res := app.Login(t, "leader1", consolePassword).JSON(t, "PUT", path, map[string]string{"status": "closed"}); res.Status != http.StatusForbidden {
+				t.Errorf("leader closes: %d", res.Status)
+			}
+			if res := liaison.JSON(t, "PUT", path, map[string]string{"status": "dissolved"}); res.Status != http.StatusBadRequest {
+				t.Errorf("bad status: %d", res.Status)
+			}
+			res = liaison.JSON(t, "PUT", path, map[string]string{"status": "closed"})
+			if res.Status != http.StatusOK || res.Body["status"] != "closed" || res.Body["closed_on"] == nil {
+				t.Errorf("close: %d %s", res.Status, res.Raw)
+			}
+			if ws := items(t, office.JSON(t, "GET", "/api/v1/warnings?unit=T02", nil)); len(ws) != 0 {
+				t.Errorf("a dissolved group still warns: %v", ws)
 			}
 
 			// Quotas: a bad one changes nothing; a good one warns.

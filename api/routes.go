@@ -50,6 +50,7 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.GET("/registry/:kind", s.listRegistry)
 	staff.POST("/registry/:kind", s.createRegistry)
 	staff.POST("/registry/:kind/import", s.importRegistry)
+	staff.PUT("/registry/:kind/:id", s.setRegistryStatus)
 	staff.GET("/warnings", s.listWarnings)
 	staff.GET("/stats/monitoring", requireRole(statsRoles...), s.getMonitoring)
 

@@ -419,3 +419,49 @@ func (s *Store) Get(ctx context.Context, p models.Principal, id uint64) (EntryVi
 	}
 	return out[0], nil
 }
+
+// StatusInput closes, merges or reopens an app or a group.
+type StatusInput struct {
+	Status   string `json:"status"`
+	ClosedOn string `json:"closed_on"` // closed or merged: default today
+}
+
+// SetStatus changes an app's or a group's status (关停、整合、解散): a
+// liaison for their own unit's entries, the office for any. Other kinds
+// keep what was registered.
+func (s *Store) SetStatus(ctx context.Context, p models.Principal, kind string, id uint64, in StatusInput) (EntryView, error) {
+	if kind != KindApps && kind != KindGroups {
+		return EntryView{}, fmt.Errorf("registry kind %q has no status: %w", kind, models.ErrNotFound)
+	}
+	if p.Role != models.RoleLiaison && !p.IsOffice() {
+		return EntryView{}, models.ErrForbidden
+	}
+	e, err := s.Get(ctx, p, id)
+	if err != nil {
+		return EntryView{}, err
+	}
+	if e.Kind != kind {
+		return EntryView{}, fmt.Errorf("registry entry %d: %w", id, models.ErrNotFound)
+	}
+	if _, ok := StatusNames[in.Status]; !ok {
+		return EntryView{}, &models.ValidationError{Fields: map[string]string{"status": "status 应为 active（在用）、closed（关停/解散）或 merged（整合）"}}
+	}
+	endsOn := ""
+	if in.Status != StatusActive {
+		endsOn = strings.TrimSpace(in.ClosedOn)
+		if endsOn == "" {
+			endsOn = s.today()
+		}
+		t, err := time.Parse("2006-01-02", endsOn)
+		if err != nil || t.Year() < 2000 || t.Year() > 2100 || endsOn < e.StartsOn {
+			return EntryView{}, &models.ValidationError{Fields: map[string]string{"closed_on": "closed_on 应为不早于备案日期的日期，格式为 2026-03-01"}}
+		}
+	} else if strings.TrimSpace(in.ClosedOn) != "" {
+		return EntryView{}, &models.ValidationError{Fields: map[string]string{"closed_on": "在用的平台不能填写 closed_on"}}
+	}
+	err = s.db(ctx).Model(&Entry{}).Where("id = ?", id).Updates(map[string]any{"status": in.Status, "ends_on": endsOn}).Error
+	if err != nil {
+		return EntryView{}, fmt.Errorf("set status of registry entry %d: %w", id, err)
+	}
+	return s.Get(ctx, p, id)
+}

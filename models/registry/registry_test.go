@@ -487,6 +487,31 @@ func TestRegisterPermissionsAndValidation(t *testing.T) {
 			if n := countEntries(t, f); n != 1 {
 				t.Errorf("%d entries after refused registrations, want 1", n)
 			}
+			// Closing a group: the liaison of its unit, on a date not before
+			// its registration; then it counts as dissolved this year.
+			if _, err := f.reg.SetStatus(f.ctx, f.liaison, KindGroups, e.ID, StatusInput{Status: StatusClosed, ClosedOn: "2000-01-01"}); !errors.As(err, &ve) || ve.Fields["closed_on"] == "" {
+				t.Errorf("closed before registered: %v", err)
+			}
+			if _, err := f.reg.SetStatus(f.ctx, f.leader, KindGroups, e.ID, StatusInput{Status: StatusClosed}); !errors.Is(err, models.ErrForbidden) {
+				t.Errorf("leader closes: %v", err)
+			}
+			closed, err := f.reg.SetStatus(f.ctx, f.liaison, KindGroups, e.ID, StatusInput{Status: StatusClosed})
+			if err != nil || closed.Status != StatusClosed || closed.EndsOn != "2026-06-15" {
+				t.Fatalf("liaison closes own group: %+v, %v", closed, err)
+			}
+			if fg, _ := f.reg.Figures(f.ctx, 2026); fg.Groups.Closed != 1 || fg.Groups.Existing != 1 {
+				t.Errorf("groups after closing: %+v", fg.Groups)
+			}
+			if ws, _ := f.reg.Warnings(f.ctx, f.office, WarningParams{Rule: RuleForbiddenDemand}); len(ws) != 0 {
+				t.Errorf("a closed group still warns: %v", ids(ws))
+			}
+			other, _ := f.reg.Create(f.ctx, f.office, KindApps, EntryInput{Unit: "T02", Name: "App", Owner: "镇"})
+			if _, err := f.reg.SetStatus(f.ctx, f.liaison, KindApps, other.ID, StatusInput{Status: StatusClosed}); !errors.Is(err, models.ErrNotFound) {
+				t.Errorf("liaison closes another unit's app: %v", err)
+			}
+			if err := f.core.DB(f.ctx).Delete(&Entry{}, other.ID).Error; err != nil {
+				t.Fatal(err)
+			}
 			if _, err := f.reg.List(f.ctx, f.office, ListParams{Kind: "posters"}); !errors.Is(err, models.ErrNotFound) {
 				t.Errorf("unknown kind: %v", err)
 			}
