@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"jianfu/apptest"
 	"jianfu/models"
@@ -231,6 +234,18 @@ func TestReportMatchesMonitoringAPI(t *testing.T) {
 			// The warnings the demo raises are in the report's table too.
 			if !strings.Contains(report, "#### 智能预警") || !strings.Contains(report, "城关镇每日打卡群") {
 				t.Errorf("report lacks the warnings table")
+			}
+			// The xlsx gains the matching sheets, with the same numbers.
+			x := leader.JSON(t, "GET", fmt.Sprintf("/api/v1/stats/export.xlsx?year=%d", year), nil)
+			book, err := excelize.OpenReader(bytes.NewReader(x.Raw))
+			if x.Status != http.StatusOK || err != nil {
+				t.Fatalf("xlsx: %d %v", x.Status, err)
+			}
+			if sheets := book.GetSheetList(); !slices.Contains(sheets, "在线监管") || !slices.Contains(sheets, "智能预警") {
+				t.Errorf("xlsx sheets %v lack 在线监管 or 智能预警", sheets)
+			}
+			if v, _ := book.GetCellValue("在线监管", "C2"); v != "96" {
+				t.Errorf("xlsx 在线监管 documents this year = %q, want 96", v)
 			}
 			// A year without a baseline says 无数据, never a made-up rate.
 			res = leader.JSON(t, "GET", fmt.Sprintf("/api/v1/stats/report?year=%d", year-1), nil)
