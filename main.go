@@ -27,6 +27,7 @@ import (
 	"jianfu/api"
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/registry"
 	"jianfu/worker"
 )
 
@@ -170,6 +171,8 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 		}
 		return nil, fmt.Errorf("JIANFU_DATABASE_URL: %w", err)
 	}
+	// The weekly digest carries the registry's warnings (models/registry).
+	store.SetDigestExtras(registry.New(store))
 	if fromFile && !cfg.Embedded() {
 		logger.Warn("using a secret key from the data dir; set JIANFU_SECRET_KEY so every process shares it",
 			"file", filepath.Join(cfg.DataDir, "secret.key"))

@@ -233,6 +233,7 @@ var doneMessages = map[string]string{
 	"password": "密码已修改。", "logout": "您已安全退出。", "user": "账号已创建，首次登录须修改密码。", "reset": "密码已重置，该用户下次登录须修改密码。",
 	"unit": "单位已保存。", "category": "类别已保存。", "rule": "分办规则已保存。", "rule_deleted": "分办规则已删除。",
 	"holidays": "节假日安排已保存，新的办理时限按此计算。",
+	"registry": "已备案。", "registry_import": "文件已全部导入。",
 }
 
 // render writes a console page. Every console page may show tip content

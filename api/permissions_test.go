@@ -168,6 +168,20 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/admin/surveys", "", false, func(int) any { return surveyDefinition }, adminOnly(made)},
 		{"POST", "/api/v1/admin/surveys/survey/codes", "", false, func(int) any { return map[string]int{"count": 2} }, adminOnly(made)},
 		{"GET", "/api/v1/surveys/survey/results", "", false, none, [5]int{ok, ok, ok, no, no}},
+
+		// The online monitoring of burdens: everyone reads the registry
+		// (a liaison their own unit's), a liaison registers only for their
+		// own unit, leaders only read; quotas are the admin's.
+		{"GET", "/api/v1/registry/groups", "", false, none, [5]int{ok, ok, ok, ok, ok}},
+		{"POST", "/api/v1/registry/groups", "", false, func(int) any {
+			return map[string]any{"unit": "D1", "name": "工作群", "owner": "县数据资源管理局", "demands": []string{"checkin"}}
+		}, [5]int{made, made, no, made, no}},
+		{"GET", "/api/v1/warnings", "", false, none, [5]int{ok, ok, ok, ok, ok}},
+		{"GET", "/api/v1/stats/monitoring?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/admin/quotas/2026", "", false, none, adminOnly(ok)},
+		{"PUT", "/api/v1/admin/quotas/2026", "", false, func(int) any {
+			return map[string]any{"quotas": []map[string]any{{"kind": "documents", "unit": "D1", "limit": 5}}}
+		}, adminOnly(ok)},
 	}
 	who := []string{"admin", "office", "leader", "liaison-d1", "liaison-d2"}
 	for _, b := range testenv.Backends(t) {

@@ -45,6 +45,14 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.GET("/stats/export.csv", requireRole(statsRoles...), s.exportCSV)
 	staff.GET("/stats/report", requireRole(statsRoles...), s.getReport)
 	staff.POST("/cases/:id/typical", requireRole(typicalRoles...), s.publishTypical)
+	// The online monitoring of burdens (api/registry.go, api/warnings.go):
+	// the store lets a liaison register for their unit, the office for any.
+	staff.GET("/registry/:kind", s.listRegistry)
+	staff.POST("/registry/:kind", s.createRegistry)
+	staff.POST("/registry/:kind/import", s.importRegistry)
+	staff.PUT("/registry/:kind/:id", s.setRegistryStatus)
+	staff.GET("/warnings", s.listWarnings)
+	staff.GET("/stats/monitoring", requireRole(statsRoles...), s.getMonitoring)
 
 	// The case workflow: every role may call these; the store answers 404
 	// for a case the user may not see, 403 for an action their role may not
@@ -81,6 +89,8 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.GET("/holidays/:year", s.adminHolidays)
 	admin.PUT("/holidays/:year", s.adminReplaceHolidays)
 	admin.GET("/deadlines", s.adminDeadlines)
+	admin.GET("/quotas/:year", s.adminQuotas)
+	admin.PUT("/quotas/:year", s.adminReplaceQuotas)
 	staff.GET("/attachments/:id", s.downloadAttachment)
 
 	// Staff console: server-rendered pages over the same store calls as the
@@ -113,6 +123,10 @@ func (s *Server) routes(r *gin.Engine) {
 	cons.GET("/attachments/:id", s.downloadAttachment)
 	cons.GET("/dashboard", requireRole(statsRoles...), con.dashboard)
 	cons.GET("/report", requireRole(statsRoles...), pub.reportPage)
+	cons.GET("/registry", con.registryList)
+	cons.POST("/registry/:kind", con.registryCreate)
+	cons.POST("/registry/:kind/import", con.registryImport)
+	cons.GET("/warnings", con.warningsPage)
 	conAdmin := cons.Group("/admin", requireRole(adminRoles...))
 	conAdmin.GET("", con.adminSection("users"))
 	conAdmin.GET("/users", con.adminSection("users"))

@@ -56,6 +56,8 @@ type Store struct {
 	intake intakeQueue
 	// sections are the statistics added by domain packages.
 	sections statsSections
+	// extras adds other domains' lines to the weekly digest (digest.go).
+	extras DigestExtras
 }
 
 // OpenParams configures Open.

@@ -67,6 +67,7 @@ func New(p Params) *Worker {
 	(&timerHandler{store: p.Store}).Register(w.mux)
 	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL, batchDelay: p.NoticeBatchDelay}).Register(w.mux)
 	NewDigester(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
+	NewWarningMailer(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
 	return w
 }
 
