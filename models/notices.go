@@ -307,8 +307,14 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 	if len(caseIDs) > 0 {
 		// A case-level notice is still live if the case is in the stage the
 		// timer was for, which its event recorded.
+		// Named fields, not an embedded itemRow: gorm maps no field of an
+		// unexported embedded struct, which left every case-level item
+		// out and marked the office's own reminders skipped.
 		var cs []struct {
-			itemRow
+			CaseID     uint64
+			Title      string
+			Stage      string
+			DueAt      *time.Time
 			EventStage string
 		}
 		eventIDs := make([]uint64, 0, len(notices))
@@ -327,7 +333,7 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 		}
 		for _, c := range cs {
 			if c.Stage == c.EventStage {
-				rows = append(rows, c.itemRow)
+				rows = append(rows, itemRow{CaseID: c.CaseID, Title: c.Title, Stage: c.Stage, DueAt: c.DueAt})
 			}
 		}
 	}
