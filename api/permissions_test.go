@@ -115,6 +115,9 @@ func TestPermissionMatrix(t *testing.T) {
 	rows := []row{
 		{"GET", "/api/v1/cases", "", false, none, [5]int{ok, ok, ok, ok, ok}},
 		{"GET", "/api/v1/cases/%d", pVerify, false, none, [5]int{ok, ok, ok, ok, nf}},
+		{"POST", "/api/v1/cases", "", false, func(int) any {
+			return map[string]any{"channel": "phone", "category": "digital", "content": "来电反映：每天要在五个App打卡。"}
+		}, [5]int{made, made, no, no, no}},
 		{"POST", "/api/v1/cases/%d/accept", pCollect, false, none, undispatched},
 		{"POST", "/api/v1/cases/%d/reject", pCollect, false, text("reason", "不属于受理范围"), undispatched},
 		{"POST", "/api/v1/cases/%d/merge", pCollect, false, nil, undispatched},

@@ -50,6 +50,7 @@ func (s *Server) routes(r *gin.Engine) {
 	// for a case the user may not see, 403 for an action their role may not
 	// take, 409 for the wrong stage.
 	staff.GET("/cases", s.listCases)
+	staff.POST("/cases", s.enterTip) // phone, letter, visit, mailbox (office)
 	staff.GET("/cases/:id", s.caseDetail)
 	staff.POST("/cases/:id/accept", s.acceptCase())
 	staff.POST("/cases/:id/reject", s.rejectCase())

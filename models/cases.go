@@ -131,6 +131,10 @@ type CaseDetail struct {
 	Timeline             []TimelineEntry  `json:"timeline"`
 	// Actions are the case actions the viewer may take now.
 	Actions []string `json:"actions"`
+
+	// ReceivedAt: when a tip entered by staff reached the office
+	// (withheld from liaisons, like the channel).
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
 }
 
 const (
@@ -457,7 +461,7 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		return d, fmt.Errorf("case %d summary: %w", id, ErrNotFound)
 	}
 	var tip Tip
-	if err := db.Select("id, channel, content, implicated_unit, occurred_on, anonymous").First(&tip, c.TipID).Error; err != nil {
+	if err := db.Select("id, channel, content, implicated_unit, occurred_on, anonymous, received_at").First(&tip, c.TipID).Error; err != nil {
 		return d, fmt.Errorf("load tip of case %d: %w", id, err)
 	}
 	liaison := p.Role == RoleLiaison
@@ -469,6 +473,7 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 	if !liaison {
 		d.Channel = tip.Channel
 		d.Anonymous = &tip.Anonymous
+		d.ReceivedAt = tip.ReceivedAt
 		_ = json.Unmarshal([]byte(c.Suggestions), &d.Suggestions)
 		// The verification team names other units: not a liaison's business.
 		_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)

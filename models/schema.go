@@ -119,6 +119,8 @@ type Tip struct {
 	Anonymous      bool    `gorm:"not null"`
 	ContactEnc     []byte
 	CreatedAt      time.Time `gorm:"not null"`
+	// ReceivedAt: when a tip entered by staff reached the office.
+	ReceivedAt *time.Time
 }
 
 // Case is the tracked life of one tip.

@@ -225,10 +225,11 @@ const StageTotal = "total"
 // ChannelNames are the zh-CN names of the intake channels.
 var ChannelNames = map[string]string{
 	ChannelWeb: "网络平台", ChannelPhone: "电话", ChannelLetter: "来信", ChannelMailbox: "举报信箱",
+	ChannelVisit: "来访",
 }
 
 // Channels are the intake channels in display order.
-var Channels = []string{ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox}
+var Channels = []string{ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox, ChannelVisit}
 
 // TypicalItem is a typical case published in the period.
 type TypicalItem struct {
