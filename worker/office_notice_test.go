@@ -22,10 +22,10 @@ func TestOfficeStageNotices(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			// Reminder at 9 s, overdue at 12 s: the reminder's batch (100 ms)
-			// is out well before the overdue mark.
+			// Reminder at 15 s, overdue at 20 s: the reminder's batch (100 ms)
+			// is out well before the overdue mark, even on a busy machine.
 			app := apptest.Start(t, apptest.Options{Backend: b, Mailpit: true, Env: map[string]string{
-				"JIANFU_DEADLINES": "collect=12s,escalation=1h", "JIANFU_NOTICE_BATCH_DELAY": "100ms"}})
+				"JIANFU_DEADLINES": "collect=20s,escalation=1h", "JIANFU_NOTICE_BATCH_DELAY": "100ms"}})
 			s := newSeeder(t, app)
 			const office = "office@county.example.gov.cn"
 			s.user("office", models.RoleOffice, nil, office)
