@@ -73,40 +73,52 @@ func (s *Server) entryInput(c *gin.Context) (in models.TipInput, wantReceipt boo
 		if err != nil {
 			return in, false, err
 		}
-		v := form.Values
-		for k := range v {
-			if !tipFields[k] && !entryFields[k] {
-				return in, false, fieldError(k, "未知字段："+k)
-			}
-		}
-		in.Category, in.Title, in.Content, in.Township = v["category"], v["title"], v["content"], v["township"]
-		in.ImplicatedUnit, in.OccurredOn, in.Channel = v["implicated_unit"], v["occurred_on"], v["channel"]
-		in.Contact = models.Contact{Name: v["contact.name"], Phone: v["contact.phone"], Email: v["contact.email"]}
-		receivedAt = v["received_at"]
-		for _, f := range []struct {
-			name string
-			to   *bool
-		}{{"anonymous", nil}, {"want_receipt", &wantReceipt}} {
-			raw, ok := v[f.name]
-			if !ok {
-				continue
-			}
-			b, ok := parseBool(raw)
-			if !ok {
-				return in, false, fieldError(f.name, f.name+" 应为 true 或 false")
-			}
-			if f.to == nil {
-				anonymous = &b
-			} else {
-				*f.to = b
-			}
-		}
-		in.Files = form.Files
+		return entryFromValues(in, form.Values, form.Files)
 	default:
 		return in, false, errMediaType
 	}
-	// A caller who leaves no contact is anonymous unless the office says
-	// otherwise (then the contact is required, as on the web form).
+	return finishEntry(in, anonymous, receivedAt, wantReceipt)
+}
+
+// entryFromValues reads a staff entry from form fields (multipart, or
+// the console's urlencoded form).
+func entryFromValues(in models.TipInput, v map[string]string, files []models.FileInput) (models.TipInput, bool, error) {
+	for k := range v {
+		if !tipFields[k] && !entryFields[k] {
+			return in, false, fieldError(k, "未知字段："+k)
+		}
+	}
+	in.Category, in.Title, in.Content, in.Township = v["category"], v["title"], v["content"], v["township"]
+	in.ImplicatedUnit, in.OccurredOn, in.Channel = v["implicated_unit"], v["occurred_on"], v["channel"]
+	in.Contact = models.Contact{Name: v["contact.name"], Phone: v["contact.phone"], Email: v["contact.email"]}
+	in.Files = files
+	var anonymous *bool
+	wantReceipt := false
+	for _, f := range []struct {
+		name string
+		to   *bool
+	}{{"anonymous", nil}, {"want_receipt", &wantReceipt}} {
+		raw, ok := v[f.name]
+		if !ok {
+			continue
+		}
+		b, ok := parseBool(raw)
+		if !ok {
+			return in, false, fieldError(f.name, f.name+" 应为 true 或 false")
+		}
+		if f.to == nil {
+			anonymous = &b
+		} else {
+			*f.to = b
+		}
+	}
+	return finishEntry(in, anonymous, v["received_at"], wantReceipt)
+}
+
+// finishEntry applies the defaults: a caller who leaves no contact is
+// anonymous unless the office says otherwise (then the contact is
+// required, as on the web form); received_at is parsed.
+func finishEntry(in models.TipInput, anonymous *bool, receivedAt string, wantReceipt bool) (models.TipInput, bool, error) {
 	in.Anonymous = in.Contact == (models.Contact{})
 	if anonymous != nil {
 		in.Anonymous = *anonymous

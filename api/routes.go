@@ -98,6 +98,8 @@ func (s *Server) routes(r *gin.Engine) {
 	cons.POST("/password", con.changePassword)
 	cons.GET("/cases", con.queue)
 	cons.GET("/cases/:id", con.casePage)
+	cons.GET("/entry", con.entryForm)
+	cons.POST("/entry", con.enterTip)
 	cons.POST("/cases/:id/accept", con.acceptCase())
 	cons.POST("/cases/:id/reject", con.rejectCase())
 	cons.POST("/cases/:id/merge", con.mergeCase())
