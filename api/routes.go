@@ -61,6 +61,7 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.POST("/cases/:id/reopen", s.reopenCase())
 	staff.POST("/cases/:id/close", s.closeCase())
 	staff.POST("/cases/:id/contact-reveal", s.revealContact)
+	staff.POST("/cases/:id/disposals", s.addDisposal)
 	staff.POST("/assignments/:id/rectification", s.submitRectification)
 	staff.POST("/assignments/:id/review", s.reviewRectification())
 	staff.POST("/assignments/:id/extension", s.requestExtension())

@@ -135,6 +135,9 @@ type CaseDetail struct {
 	// ReceivedAt: when a tip entered by staff reached the office
 	// (withheld from liaisons, like the channel).
 	ReceivedAt *time.Time `json:"received_at,omitempty"`
+	// Disposals: what was done to those responsible (office, admin and
+	// leaders only).
+	Disposals []DisposalView `json:"disposals,omitempty"`
 }
 
 const (
@@ -474,6 +477,9 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		d.Channel = tip.Channel
 		d.Anonymous = &tip.Anonymous
 		d.ReceivedAt = tip.ReceivedAt
+		if d.Disposals, err = s.caseDisposals(ctx, c.ID); err != nil {
+			return d, err
+		}
 		_ = json.Unmarshal([]byte(c.Suggestions), &d.Suggestions)
 		// The verification team names other units: not a liaison's business.
 		_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)

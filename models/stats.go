@@ -257,6 +257,9 @@ type Stats struct {
 	// first; TypicalBatches counts their distinct publication days.
 	Typical        []TypicalItem `json:"typical"`
 	TypicalBatches int64         `json:"typical_batches"`
+
+	// Disposals: the disposals recorded in the period (models/disposal.go).
+	Disposals *DisposalStats `json:"disposals"`
 }
 
 // FromDate and ToDate are the period's first and last days (Asia/Shanghai).
@@ -481,6 +484,9 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 	}
 
 	if err := s.typicalInPeriod(ctx, st, args); err != nil {
+		return nil, err
+	}
+	if err := s.disposalsInPeriod(ctx, st, args); err != nil {
 		return nil, err
 	}
 	if st.ByUnit == nil {
@@ -908,6 +914,7 @@ func (st *Stats) Tables() []Table {
 		breakdown("units", "按承办单位", "单位代码", st.ByUnit, true, true),
 		breakdown("categories", "按问题类别", "类别代码", st.ByCategory, false, true),
 		breakdown("townships", "按乡镇（街道）", "乡镇代码", st.ByTownship, false, true),
+		st.disposalTable(),
 		stages, typical, defs,
 	}
 }
@@ -971,6 +978,7 @@ func (st *Stats) ReportParagraphs() []string {
 			days(StageCollect), days(StageAssign), days(StageVerify), days(StageRectify), days(StageFeedback), days(StageTotal)),
 		fmt.Sprintf("%s已通报%s批%s个典型问题。", within, n(st.TypicalBatches), n(int64(len(st.Typical)))),
 	}
+	p = append(p, st.disposalParagraph())
 	return p
 }
 

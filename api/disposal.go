@@ -1,0 +1,48 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"jianfu/models"
+)
+
+// disposalRequest is the body of POST /api/v1/cases/{id}/disposals.
+type disposalRequest struct {
+	Measure string `json:"measure"`
+	Persons *int   `json:"persons"`
+	Units   *int   `json:"units"`
+	Note    string `json:"note"`
+}
+
+// addDisposal answers POST /api/v1/cases/{id}/disposals (office, admin):
+// 201 {"id"}. The store decides 404, 403 and 409 as for every case action.
+func (s *Server) addDisposal(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	var req disposalRequest
+	if !isJSON(c) {
+		fail(c, errMediaType)
+		return
+	}
+	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
+		fail(c, err)
+		return
+	}
+	in := models.DisposalParams{CaseID: id, Measure: req.Measure, Note: req.Note}
+	if req.Persons != nil {
+		in.Persons = *req.Persons
+	}
+	if req.Units != nil {
+		in.Units = *req.Units
+	}
+	did, err := s.Store.AddDisposal(c.Request.Context(), principal(c), in)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": did})
+}
