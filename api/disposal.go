@@ -46,3 +46,39 @@ func (s *Server) addDisposal(c *gin.Context) {
 	}
 	c.JSON(http.StatusCreated, gin.H{"id": did})
 }
+
+// verificationPartRequest is the body of POST /api/v1/cases/{id}/verification-parts.
+type verificationPartRequest struct {
+	Finding string `json:"finding"`
+	Report  string `json:"report"`
+}
+
+// submitVerificationPart answers POST /api/v1/cases/{id}/verification-parts
+// (a liaison of a unit of the verification team): 201 with the case page.
+func (s *Server) submitVerificationPart(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	var req verificationPartRequest
+	if !isJSON(c) {
+		fail(c, errMediaType)
+		return
+	}
+	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
+		fail(c, err)
+		return
+	}
+	err := s.Store.SubmitVerificationPart(c.Request.Context(), principal(c),
+		models.VerificationPartParams{CaseID: id, Finding: req.Finding, Report: req.Report})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, err := s.Store.CaseDetail(c.Request.Context(), principal(c), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, d)
+}

@@ -137,6 +137,9 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/reopen", pUnsatisfied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/close", pReplied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), caseAction},
+		{"POST", "/api/v1/cases/%d/verification-parts", pVerify, false, func(int) any {
+			return map[string]any{"finding": "partly", "report": "本单位核查：部分属实。"}
+		}, [5]int{no, no, no, made, nf}},
 		{"POST", "/api/v1/cases/%d/disposals", pRectify, false, func(int) any {
 			return map[string]any{"measure": "talk_reminder", "persons": 1}
 		}, [5]int{made, made, no, no, nf}},

@@ -62,6 +62,7 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.POST("/cases/:id/close", s.closeCase())
 	staff.POST("/cases/:id/contact-reveal", s.revealContact)
 	staff.POST("/cases/:id/disposals", s.addDisposal)
+	staff.POST("/cases/:id/verification-parts", s.submitVerificationPart)
 	staff.POST("/assignments/:id/rectification", s.submitRectification)
 	staff.POST("/assignments/:id/review", s.reviewRectification())
 	staff.POST("/assignments/:id/extension", s.requestExtension())

@@ -138,6 +138,9 @@ type CaseDetail struct {
 	// Disposals: what was done to those responsible (office, admin and
 	// leaders only).
 	Disposals []DisposalView `json:"disposals,omitempty"`
+	// VerificationParts: each unit's part of the joint verification (a
+	// liaison sees their own unit's).
+	VerificationParts []VerificationPartView `json:"verification_parts,omitempty"`
 }
 
 const (
@@ -522,6 +525,14 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 			if f.AssignmentID == nil {
 				d.Attachments = append(d.Attachments, attachmentView(f))
 			}
+		}
+	}
+	if d.VerificationParts, err = s.verificationParts(db, p, &c, now); err != nil {
+		return d, err
+	}
+	for _, v := range d.VerificationParts {
+		if p.Role == RoleLiaison && v.Unit == p.UnitCode && !v.Submitted && c.Stage == StageVerify {
+			d.Actions = append(d.Actions, ActionVerificationPart)
 		}
 	}
 	for _, act := range caseActions {

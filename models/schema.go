@@ -245,7 +245,7 @@ type Digest struct {
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
 		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
-		&Disposal{}}
+		&Disposal{}, &VerificationPart{}}
 }
 
 // Assignment statuses.
