@@ -547,6 +547,14 @@ func (con *console) recordVerification() gin.HandlerFunc {
 	})
 }
 
+// submitVerificationPart is a liaison's part of the joint verification.
+func (con *console) submitVerificationPart() gin.HandlerFunc {
+	return con.caseForm(models.ActionVerificationPart, func(c *gin.Context, p models.Principal, id uint64) error {
+		return con.Store.SubmitVerificationPart(c.Request.Context(), p, models.VerificationPartParams{CaseID: id,
+			Finding: c.PostForm("finding"), Report: c.PostForm("report")})
+	})
+}
+
 func (con *console) replyToTipster() gin.HandlerFunc {
 	return con.caseForm(models.ActionReply, func(c *gin.Context, p models.Principal, id uint64) error {
 		return con.Store.ReplyToTipster(c.Request.Context(), p, models.ReplyParams{CaseID: id, Text: c.PostForm("text")})

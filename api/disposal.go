@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -81,4 +82,42 @@ func (s *Server) submitVerificationPart(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, d)
+}
+
+// questionRequest is the body of POST /api/v1/cases/{id}/questions.
+type questionRequest struct {
+	Text string `json:"text"`
+}
+
+// askTipster answers POST /api/v1/cases/{id}/questions (office, admin; in
+// collect or verify): 201 {"id"}.
+func (s *Server) askTipster(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	var req questionRequest
+	if !isJSON(c) {
+		fail(c, errMediaType)
+		return
+	}
+	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
+		fail(c, err)
+		return
+	}
+	qid, err := s.Store.AskTipster(c.Request.Context(), principal(c), models.QuestionParams{CaseID: id, Text: req.Text})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": qid})
+}
+
+// questionsJSON is the lookup's questions: [{"id", "text", "answered", "at"}].
+func questionsJSON(qs []models.PublicEvent) []gin.H {
+	out := make([]gin.H, len(qs))
+	for i, q := range qs {
+		out[i] = gin.H{"id": q.ID, "text": q.Text, "answered": q.Answered, "at": q.At.Format(time.RFC3339)}
+	}
+	return out
 }

@@ -140,6 +140,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/verification-parts", pVerify, false, func(int) any {
 			return map[string]any{"finding": "partly", "report": "本单位核查：部分属实。"}
 		}, [5]int{no, no, no, made, nf}},
+		{"POST", "/api/v1/cases/%d/questions", pVerify, false, text("text", "请问检查是哪一天？"), [5]int{made, made, no, no, nf}},
 		{"POST", "/api/v1/cases/%d/disposals", pRectify, false, func(int) any {
 			return map[string]any{"measure": "talk_reminder", "persons": 1}
 		}, [5]int{made, made, no, no, nf}},

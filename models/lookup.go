@@ -68,6 +68,11 @@ type PublicEvent struct {
 	Text  string
 	From  string // "tipster", "office" or "system"; never a user name
 	Files int    // attachments the entry carries
+
+	// ID and Answered are set on the office's questions: the tipster
+	// answers one by its id.
+	ID       uint64
+	Answered bool
 }
 
 // NormalizeReceipt accepts a receipt as people type or paste it (spaces,
@@ -180,9 +185,11 @@ func (s *Store) TipView(ctx context.Context, receipt string) (PublicCase, error)
 		case EventReplied:
 			v.Replies = append(v.Replies, pe)
 		case EventQuestion:
+			pe.ID = ev.ID
 			v.Questions = append(v.Questions, pe)
 		}
 	}
+	markAnswered(v.Questions, evs)
 	return v, nil
 }
 
@@ -217,6 +224,13 @@ func publicFrom(ev Event) string {
 // checked files) to the public timeline while the case is open; once it is
 // closed the answer is ErrWrongStage.
 func (s *Store) AddTipMessage(ctx context.Context, receipt, text string, files []FileInput) error {
+	return s.AddTipAnswer(ctx, receipt, 0, text, files)
+}
+
+// AddTipAnswer is AddTipMessage answering the office's question
+// questionID (0: no question). The office is notified of every message,
+// and the case counts it unread until the office opens the case page.
+func (s *Store) AddTipAnswer(ctx context.Context, receipt string, questionID uint64, text string, files []FileInput) error {
 	receipt, err := NormalizeReceipt(receipt)
 	if err != nil {
 		return err
@@ -247,8 +261,17 @@ func (s *Store) AddTipMessage(ctx context.Context, receipt, text string, files [
 		}
 		ev := Event{CaseID: c.ID, At: w.now, Kind: EventTipsterMessage, Actor: ActorTipster, FromStage: c.Stage,
 			ToStage: c.Stage, Public: true, Body: text, Data: fmt.Sprintf(`{"files":%d}`, len(files))}
+		if questionID != 0 {
+			if err := checkQuestion(w.tx, c.ID, questionID); err != nil {
+				return err
+			}
+			ev.Data = fmt.Sprintf(`{"files":%d,"question_id":%d}`, len(files), questionID)
+		}
 		if err := w.tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("insert tipster message: %w", err)
+		}
+		if err := noteTipsterMessage(w, ev); err != nil {
+			return err
 		}
 		for _, f := range files {
 			a := Attachment{CaseID: c.ID, EventID: &ev.ID, Filename: f.Name, ContentType: f.ContentType,

@@ -61,6 +61,9 @@ func (s *Store) NoticeFor(ctx context.Context, outboxID uint64, p NoticePayload)
 		return n, false, fmt.Errorf("load notice tip: %w", err)
 	}
 	n = Notice{Kind: p.Kind, CaseID: c.ID, CaseTitle: title, Stage: c.Stage, DueAt: c.DueAt, Body: ev.Body}
+	if p.Kind == EventTipsterMessage { // the tipster's words stay in the console, out of mailboxes
+		n.Body = "举报人补充了信息或回答了询问，请登录工作台查看。"
+	}
 	if p.AssignmentID != 0 {
 		var a Assignment
 		if err := db.First(&a, p.AssignmentID).Error; err != nil {

@@ -148,6 +148,10 @@ type Case struct {
 	ClosedAt             *time.Time
 	CreatedAt            time.Time `gorm:"not null"`
 	UpdatedAt            time.Time `gorm:"not null"`
+
+	// UnreadMessages counts the tipster's messages the office has not
+	// opened the case page since (the queue marks them).
+	UnreadMessages int `gorm:"not null"`
 }
 
 // Assignment is one unit's share of a dispatched case (双交办: each unit has
