@@ -107,6 +107,8 @@ type tipsterCase struct {
 	Rating       string
 	RepliedAt    *time.Time
 	DueAt        *time.Time
+
+	MergedIntoID *uint64
 }
 
 // caseByReceipt finds the case of a receipt. A miss returns a zero row
@@ -115,7 +117,7 @@ type tipsterCase struct {
 func caseByReceipt(db *gorm.DB, hash string) (row tipsterCase, found bool, err error) {
 	err = db.Table("tips").
 		Select("cases.id AS case_id, cases.stage, tips.created_at, tips.title, categories.code AS category_code, "+
-			"categories.name AS category_name, cases.rating, cases.replied_at, cases.due_at").
+			"categories.name AS category_name, cases.rating, cases.replied_at, cases.due_at, cases.merged_into_id").
 		Joins("JOIN cases ON cases.tip_id = tips.id").
 		Joins("JOIN categories ON categories.id = tips.category_id").
 		Where("tips.receipt_hash = ?", hash).Take(&row).Error
@@ -190,6 +192,11 @@ func (s *Store) TipView(ctx context.Context, receipt string) (PublicCase, error)
 		}
 	}
 	markAnswered(v.Questions, evs)
+	if row.MergedIntoID != nil && len(evs) > 0 {
+		if err := s.followSurvivor(db, &v, row, evs[len(evs)-1].At); err != nil {
+			return PublicCase{}, err
+		}
+	}
 	return v, nil
 }
 
