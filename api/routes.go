@@ -109,6 +109,8 @@ func (s *Server) routes(r *gin.Engine) {
 	cons.POST("/cases/:id/assign", con.assignCase())
 	cons.POST("/cases/:id/verification", con.recordVerification())
 	cons.POST("/cases/:id/verification-parts", con.submitVerificationPart())
+	cons.POST("/cases/:id/questions", con.askTipster())
+	cons.POST("/cases/:id/disposals", con.addDisposal())
 	cons.POST("/cases/:id/reply", con.replyToTipster())
 	cons.POST("/cases/:id/reopen", con.reopenCase())
 	cons.POST("/cases/:id/close", con.closeCase())
