@@ -728,7 +728,7 @@ type Table struct {
 }
 
 // TableIDs are the exported tables in order.
-var TableIDs = []string{"summary", "channels", "units", "categories", "townships", "stages", "typical", "definitions"}
+var TableIDs = []string{"summary", "channels", "units", "categories", "townships", "disposals", "stages", "typical", "definitions"}
 
 // rowColumn is one column of the breakdown tables.
 type rowColumn struct {
