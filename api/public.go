@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -261,7 +262,7 @@ func publicCaseJSON(v models.PublicCase) gin.H {
 	}
 	return gin.H{"stage": v.Stage, "stage_name": v.StageName, "submitted_at": v.SubmittedAt.Format(time.RFC3339),
 		"category": gin.H{"code": v.CategoryCode, "name": v.Category}, "title": v.Title,
-		"timeline": events(v.Timeline), "replies": events(v.Replies), "questions": events(v.Questions),
+		"timeline": events(v.Timeline), "replies": events(v.Replies), "questions": questionsJSON(v.Questions),
 		"open": v.Open, "can_rate": v.CanRate, "rating": v.Rating}
 }
 
@@ -269,6 +270,8 @@ func publicCaseJSON(v models.PublicCase) gin.H {
 type messageRequest struct {
 	Receipt string `json:"receipt"`
 	Text    string `json:"text"`
+	// QuestionID names the office's question this message answers.
+	QuestionID uint64 `json:"question_id"`
 }
 
 // addTipMessage takes the tipster's supplementary information, as JSON
@@ -291,17 +294,25 @@ func (p *publicSite) addTipMessage(c *gin.Context) {
 			return
 		}
 		for k := range form.Values {
-			if k != "receipt" && k != "text" {
+			if k != "receipt" && k != "text" && k != "question_id" {
 				fail(c, fieldError(k, "未知字段："+k))
 				return
 			}
 		}
 		req.Receipt, req.Text, files = form.Values["receipt"], form.Values["text"], form.Files
+		if v := form.Values["question_id"]; v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				fail(c, fieldError("question_id", "question_id 应为问题编号"))
+				return
+			}
+			req.QuestionID = n
+		}
 	default:
 		fail(c, errMediaType)
 		return
 	}
-	if err := p.Store.AddTipMessage(c.Request.Context(), req.Receipt, req.Text, files); err != nil {
+	if err := p.Store.AddTipAnswer(c.Request.Context(), req.Receipt, req.QuestionID, req.Text, files); err != nil {
 		fail(c, p.receiptError(c, err))
 		return
 	}

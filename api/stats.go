@@ -102,6 +102,7 @@ func statsJSON(st *models.Stats) gin.H {
 		"by_township": st.ByTownship,
 		"stages":      stages,
 		"typical":     gin.H{"published": len(st.Typical), "batches": st.TypicalBatches, "items": st.Typical},
+		"disposals":   st.Disposals,
 		"definitions": gin.H{"scope": models.StatsScope, "breakdown": models.GroupNote, "figures": models.Figures},
 	}
 	figures := models.Figures

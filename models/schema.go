@@ -123,6 +123,8 @@ type Tip struct {
 	Anonymous      bool    `gorm:"not null"`
 	ContactEnc     []byte
 	CreatedAt      time.Time `gorm:"not null"`
+	// ReceivedAt: when a tip entered by staff reached the office.
+	ReceivedAt *time.Time
 }
 
 // Case is the tracked life of one tip.
@@ -150,6 +152,10 @@ type Case struct {
 	ClosedAt             *time.Time
 	CreatedAt            time.Time `gorm:"not null"`
 	UpdatedAt            time.Time `gorm:"not null"`
+
+	// UnreadMessages counts the tipster's messages the office has not
+	// opened the case page since (the queue marks them).
+	UnreadMessages int `gorm:"not null"`
 }
 
 // Assignment is one unit's share of a dispatched case (双交办: each unit has
@@ -247,7 +253,8 @@ type Digest struct {
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
 		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
-		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{}}
+		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
+		&Disposal{}, &VerificationPart{}}
 }
 
 // Assignment statuses.

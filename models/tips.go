@@ -19,6 +19,7 @@ const (
 	ChannelPhone   = "phone"
 	ChannelLetter  = "letter"
 	ChannelMailbox = "mailbox"
+	ChannelVisit   = "visit" // 来访: told in person at the office
 )
 
 // Timeline event kinds.
@@ -68,6 +69,12 @@ type TipInput struct {
 	Anonymous      bool
 	Contact        Contact
 	Channel        string
+	// ReceivedAt is when a tip entered by staff reached the office (the
+	// call, the letter's arrival); nil means now. Web tips have none.
+	ReceivedAt *time.Time
+	// EnteredBy is the username of the staff member who entered a phone,
+	// letter, visit or mailbox tip; the submitted event names them.
+	EnteredBy      string
 	IdempotencyKey string
 	Files          []FileInput
 	// SourceRef names the tip's origin outside the web form (a mailbox
@@ -129,9 +136,14 @@ func (in *TipInput) validate(now time.Time) error {
 		in.Channel = ChannelWeb
 	}
 	switch in.Channel {
-	case ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox:
+	case ChannelWeb:
+		in.ReceivedAt = nil
+	case ChannelPhone, ChannelLetter, ChannelMailbox, ChannelVisit:
+		if msg := checkReceivedAt(in.ReceivedAt, now); msg != "" {
+			f["received_at"] = msg
+		}
 	default:
-		f["channel"] = "来源渠道应为 web、phone、letter 或 mailbox"
+		f["channel"] = "来源渠道应为 phone（电话）、letter（来信）、visit（来访）或 mailbox（举报信箱）"
 	}
 	c := &in.Contact
 	c.Name, c.Phone, c.Email = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Email)
@@ -162,6 +174,23 @@ func (in *TipInput) validate(now time.Time) error {
 		in.Title = truncateRunes(in.Content, 30)
 	}
 	return nil
+}
+
+// maxReceivedAge bounds how far back a staff-entered tip may be dated: a
+// letter found a year late is entered as received today.
+const maxReceivedAge = 366 * 24 * time.Hour
+
+// checkReceivedAt returns the zh-CN complaint about a received time, or "".
+func checkReceivedAt(at *time.Time, now time.Time) string {
+	switch {
+	case at == nil:
+		return ""
+	case at.After(now.Add(5 * time.Minute)):
+		return "收到时间不能晚于现在"
+	case at.Before(now.Add(-maxReceivedAge)):
+		return "收到时间不能早于一年前"
+	}
+	return ""
 }
 
 func truncateRunes(s string, n int) string {
@@ -221,6 +250,10 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		CategoryID: catID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
 		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
 	}
+	if in.ReceivedAt != nil {
+		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
+		tip.ReceivedAt = &at
+	}
 	if in.OccurredOn != "" {
 		tip.OccurredOn = &in.OccurredOn
 	}
@@ -229,7 +262,7 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 			return TipReceipt{}, fmt.Errorf("seal contact: %w", err)
 		}
 	}
-	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, done: make(chan intakeSignal, 1)}
+	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, enteredBy: in.EnteredBy, done: make(chan intakeSignal, 1)}
 	err = s.storeTip(t)
 	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
 		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry

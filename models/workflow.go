@@ -1156,6 +1156,9 @@ func (s *Store) EvaluateTip(ctx context.Context, receipt, rating, comment string
 		if err != nil {
 			return interpret(err, "find case by receipt")
 		}
+		if c.MergedIntoID != nil {
+			return s.rateMerged(w, &c, rating, comment) // models/merged.go
+		}
 		tipster := Principal{Role: ActorTipster, Username: ActorTipster}
 		if err := guard(ActionRate, tipster, &c, nil); err != nil {
 			return err
