@@ -246,12 +246,14 @@ func stripPNG(data []byte) ([]byte, error) {
 }
 
 // CleanFilename keeps the base name of what the browser sent, valid
-// UTF-8, without control characters or path parts, at most 100 runes.
+// UTF-8, without control or text-direction characters (a right-to-left
+// override makes "gpj.exe" read as "exe.jpg") or path parts, at most 100
+// runes.
 func CleanFilename(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	name = name[strings.LastIndexAny(name, `/\`)+1:]
 	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7F || r == '"' {
+		if models.IsControlRune(r) || models.IsBidiControl(r) || r == '"' {
 			return -1
 		}
 		return r

@@ -98,10 +98,28 @@ func (in *TipInput) validate(now time.Time) error {
 	if in.Category == "" {
 		f["category"] = "请选择问题类别"
 	}
-	if n := utf8.RuneCountInString(in.Title); n > 100 {
+	type textField struct {
+		field, label, value string
+		multiline           bool
+	}
+	texts := []textField{{"category", "问题类别", in.Category, false}, {"title", "标题", in.Title, false},
+		{"content", "问题描述", in.Content, true}, {"township", "乡镇（街道）", in.Township, false},
+		{"implicated_unit", "涉及单位", in.ImplicatedUnit, false}, {"occurred_on", "发生日期", in.OccurredOn, false}}
+	if !in.Anonymous {
+		texts = append(texts, textField{"contact.name", "姓名", in.Contact.Name, false},
+			textField{"contact.phone", "电话", in.Contact.Phone, false},
+			textField{"contact.email", "电子邮箱", in.Contact.Email, false})
+	}
+	for _, t := range texts {
+		if m := TextProblem(t.label, t.value, t.multiline); m != "" {
+			f[t.field] = m
+		}
+	}
+	if n := utf8.RuneCountInString(in.Title); n > 100 && f["title"] == "" {
 		f["title"] = fmt.Sprintf("标题不能超过100个字（现在%d个字）", n)
 	}
 	switch n := utf8.RuneCountInString(in.Content); {
+	case f["content"] != "":
 	case n < 10:
 		f["content"] = "问题描述至少需要10个字，请写清楚发生了什么"
 	case n > 5000:
