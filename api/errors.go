@@ -52,6 +52,8 @@ func fail(c *gin.Context, err error) {
 		ae = errNotFound
 	case errors.Is(err, models.ErrWrongStage):
 		ae = newError(http.StatusConflict, "wrong_stage", "案件当前所处阶段不允许此操作")
+	case errors.Is(err, models.ErrIdempotencyKeyReused):
+		ae = errKeyReused
 	case errors.Is(err, http.ErrHandlerTimeout):
 		ae = newError(http.StatusServiceUnavailable, "timeout", "服务繁忙，请稍后重试")
 	default:

@@ -406,8 +406,8 @@ func TestIntakeIdempotency(t *testing.T) {
 			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
 			db := openDB(t, app)
 			c := app.Client()
-			first := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a")
-			again := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a")
+			first := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a-0c51d2e9")
+			again := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a-0c51d2e9")
 			if first.Status != http.StatusCreated || again.Status != http.StatusOK {
 				t.Fatalf("statuses %d, %d; want 201, 200", first.Status, again.Status)
 			}
@@ -418,7 +418,7 @@ func TestIntakeIdempotency(t *testing.T) {
 			if counts["tips"] != 1 || counts["cases"] != 1 {
 				t.Fatalf("after a retry: %v", counts)
 			}
-			other := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-8b1c")
+			other := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-8b1c-77a0e4f2")
 			if other.Status != http.StatusCreated || other.Body["receipt"] == first.Body["receipt"] {
 				t.Fatalf("another key: %d %v", other.Status, other.Body["receipt"])
 			}
@@ -430,8 +430,8 @@ func TestIntakeIdempotency(t *testing.T) {
 				t.Errorf("%d tips, want 3", n)
 			}
 			// Multipart retries work the same way.
-			m1 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multi-1")
-			m2 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multi-1")
+			m1 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multipart-retry-0001")
+			m2 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multipart-retry-0001")
 			if m1.Status != http.StatusCreated || m2.Status != http.StatusOK || m1.Body["receipt"] != m2.Body["receipt"] {
 				t.Fatalf("multipart retry: %d %v, %d %v", m1.Status, m1.Body["receipt"], m2.Status, m2.Body["receipt"])
 			}

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -86,12 +87,22 @@ var tipFields = map[string]bool{"category": true, "title": true, "content": true
 	"implicated_unit": true, "occurred_on": true, "anonymous": true,
 	"contact.name": true, "contact.phone": true, "contact.email": true}
 
+// idempotencyKeyRe is the Idempotency-Key a client may send (DESIGN
+// §10.1): long enough that a random key is not guessed.
+var idempotencyKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,200}$`)
+
+// errKeyReused answers an Idempotency-Key already used for a different
+// tip: no receipt, nothing stored.
+var errKeyReused = &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+	Message: "该 Idempotency-Key 已用于另一份不同的反映，本次提交未保存；请换用新的 Idempotency-Key 重新提交",
+	Fields:  map[string]string{"Idempotency-Key": "该 Idempotency-Key 已用于另一份不同的反映，请换用新的值"}}
+
 // submitTip takes a tip as JSON, or as multipart/form-data with the same
 // fields (contact.name, contact.phone, contact.email) and attachments.
 func (s *Server) submitTip(c *gin.Context) {
 	in := models.TipInput{Anonymous: true, Channel: models.ChannelWeb, IdempotencyKey: c.GetHeader("Idempotency-Key")}
-	if len(in.IdempotencyKey) > 200 {
-		fail(c, fieldError("Idempotency-Key", "Idempotency-Key 不能超过200个字符"))
+	if in.IdempotencyKey != "" && !idempotencyKeyRe.MatchString(in.IdempotencyKey) {
+		fail(c, fieldError("Idempotency-Key", "Idempotency-Key 应为16至200个字符，只能包含字母、数字、下划线和连字符"))
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
@@ -700,6 +711,9 @@ func (p *publicSite) asAPIError(c *gin.Context, err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: firstMessage(ve.Fields), Fields: ve.Fields}
 	case errors.Is(err, models.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, models.ErrIdempotencyKeyReused):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+			Message: "这张表单已经提交过不同的内容，本次提交未保存。请刷新页面后重新填写提交。"}
 	case errors.Is(err, models.ErrWrongStage):
 		return newError(http.StatusConflict, "wrong_stage", "该反映当前所处阶段不能进行此操作")
 	case errors.As(err, &mbe):

@@ -119,6 +119,11 @@ type Tip struct {
 	Anonymous      bool    `gorm:"not null"`
 	ContactEnc     []byte
 	CreatedAt      time.Time `gorm:"not null"`
+	// IdempotencyRequest is the keyed hash of the canonical request that
+	// first used IdempotencyKey; ReceiptSeal is its receipt sealed under
+	// the raw key (models/idempotency.go). All three are cleared after 24 h.
+	IdempotencyRequest *string `gorm:"size:64"`
+	ReceiptSeal        []byte
 }
 
 // Case is the tracked life of one tip.

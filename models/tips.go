@@ -191,11 +191,11 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	if err := in.validate(now); err != nil {
 		return TipReceipt{}, err
 	}
-	var keyHash *string
+	var keyHash, reqHash *string
 	if in.IdempotencyKey != "" {
-		h := s.keyedHash("idempotency", in.IdempotencyKey)
-		keyHash = &h
-		if r, err := s.replay(ctx, in.IdempotencyKey, h); !errors.Is(err, ErrNotFound) {
+		h, rh := s.keyedHash("idempotency", in.IdempotencyKey), s.requestHash(in)
+		keyHash, reqHash = &h, &rh
+		if r, err := s.replay(ctx, in.IdempotencyKey, h, rh); !errors.Is(err, ErrNotFound) {
 			return r, err
 		}
 	}
@@ -215,12 +215,19 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		}
 		townshipID = &id
 	}
-	receipt, err := s.newReceipt(in.IdempotencyKey)
+	receipt, err := s.newReceipt()
 	if err != nil {
 		return TipReceipt{}, err
 	}
+	var seal []byte
+	if keyHash != nil {
+		if seal, err = s.sealReceipt(in.IdempotencyKey, *keyHash, receipt); err != nil {
+			return TipReceipt{}, fmt.Errorf("seal receipt: %w", err)
+		}
+	}
 	tip := Tip{
-		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, Channel: in.Channel,
+		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, IdempotencyRequest: reqHash, ReceiptSeal: seal,
+		Channel:    in.Channel,
 		CategoryID: catID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
 		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
 	}
@@ -235,35 +242,12 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, done: make(chan intakeSignal, 1)}
 	err = s.storeTip(t)
 	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
-		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry
+		return s.replay(ctx, in.IdempotencyKey, *keyHash, *reqHash) // lost a race with the same key
 	}
 	if err != nil {
 		return TipReceipt{}, fmt.Errorf("create tip: %w", err)
 	}
 	return TipReceipt{Receipt: receipt, CaseID: t.caseID, Stage: StageCollect, DueAt: t.dueAt}, nil
-}
-
-// replay answers a retried submission with the receipt of the first one.
-func (s *Store) replay(ctx context.Context, key, keyHash string) (TipReceipt, error) {
-	var row struct {
-		ID    uint64
-		Stage string
-		DueAt *time.Time
-	}
-	err := s.db.WithContext(ctx).Table("tips").Select("cases.id, cases.stage, cases.due_at").
-		Joins("JOIN cases ON cases.tip_id = tips.id").Where("tips.idempotency_key = ?", keyHash).Take(&row).Error
-	if err != nil {
-		return TipReceipt{}, interpret(err, "load idempotent tip")
-	}
-	receipt, err := s.newReceipt(key)
-	if err != nil {
-		return TipReceipt{}, err
-	}
-	r := TipReceipt{Receipt: receipt, CaseID: row.ID, Stage: row.Stage, Replayed: true}
-	if row.DueAt != nil {
-		r.DueAt = *row.DueAt
-	}
-	return r, nil
 }
 
 // Actors that are not staff users.
