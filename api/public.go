@@ -87,6 +87,10 @@ var tipFields = map[string]bool{"category": true, "title": true, "content": true
 	"implicated_unit": true, "occurred_on": true, "anonymous": true,
 	"contact.name": true, "contact.phone": true, "contact.email": true}
 
+// tipFieldNames lists tipFields, for readMultipart.
+var tipFieldNames = []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
+	"anonymous", "contact.name", "contact.phone", "contact.email"}
+
 // idempotencyKeyRe is the Idempotency-Key a client may send (DESIGN
 // §10.1): long enough that a random key is not guessed.
 var idempotencyKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,200}$`)
@@ -122,7 +126,7 @@ func (s *Server) submitTip(c *gin.Context) {
 			in.Contact = *req.Contact
 		}
 	case "multipart/form-data":
-		form, err := readMultipart(c, s.fileRules())
+		form, err := readMultipart(c, s.fileRules().only(tipFieldNames...))
 		if err != nil {
 			fail(c, err)
 			return
@@ -183,7 +187,7 @@ func decodeJSON(c *gin.Context, v any, limit int64) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errTooLarge
+			return tooLarge(mbe.Limit)
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
@@ -296,7 +300,7 @@ func (p *publicSite) addTipMessage(c *gin.Context) {
 			return
 		}
 	case "multipart/form-data":
-		form, err := readMultipart(c, p.fileRules())
+		form, err := readMultipart(c, p.fileRules().only("receipt", "text"))
 		if err != nil {
 			fail(c, err)
 			return
@@ -717,7 +721,7 @@ func (p *publicSite) asAPIError(c *gin.Context, err error) *apiError {
 	case errors.Is(err, models.ErrWrongStage):
 		return newError(http.StatusConflict, "wrong_stage", "该反映当前所处阶段不能进行此操作")
 	case errors.As(err, &mbe):
-		return errTooLarge
+		return tooLarge(mbe.Limit)
 	}
 	return newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")
 }
