@@ -80,7 +80,11 @@ func checkFile(name string, data []byte) (models.FileInput, error) {
 	f, err := attach.Check(name, data)
 	var te *attach.TypeError
 	if errors.As(err, &te) {
-		return f, errFileType(te.Name)
+		e := errFileType(te.Name)
+		if te.Reason != "" {
+			e.Message, e.Fields = te.Reason, map[string]string{"files": te.Reason}
+		}
+		return f, e
 	}
 	return f, err
 }
