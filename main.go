@@ -163,7 +163,7 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 	octx, cancel := context.WithTimeout(ctx, 8*time.Second)
 	defer cancel()
 	store, err := models.Open(octx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
-		Secret: key, Deadlines: cfg.Deadlines, Logger: logger})
+		Secret: key, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
 	if err != nil {
 		if cfg.Embedded() {
 			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)

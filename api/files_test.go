@@ -13,11 +13,15 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"jianfu/api"
 	"jianfu/apptest"
+	"jianfu/attach"
+	"jianfu/models"
 	"jianfu/testenv"
 )
 
@@ -471,44 +475,133 @@ func samePixels(a, b image.Image) bool {
 	return true
 }
 
-// TestUploadsStoredClean submits every allowed kind through the API and
-// reads what the database holds: metadata gone, hashes of the stored bytes.
+// TestUploadsStoredClean submits every allowed kind, each with planted
+// identifying metadata, through the API: the stored bytes are sealed (no
+// planted string, no plain content in the database), and once decrypted
+// hold none of the planted strings either and match their size and hash.
+// In the embedded mode the database files themselves are searched too.
 func TestUploadsStoredClean(t *testing.T) {
+	planted := []string{secretPlace, secretAuthor}
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
 			files := []upload{
 				{"photo.jpg", jpegWithGPS(t)}, {"shot.png", pngWithText(t)}, {"notice.pdf", pdfWithAuthor(t)},
-				{"ledger.docx", docx(t)}, {"form.xlsx", xlsx(t)},
+				{"ledger.docx", docxWithAuthor(t)}, {"form.xlsx", xlsx(t)},
 			}
 			res := postMultipart(t, app, "/api/v1/tips", validFields(), files)
 			if res.Status != http.StatusCreated {
 				t.Fatalf("status %d: %s", res.Status, res.Raw)
 			}
 			db := openDB(t, app)
-			rows, err := db.Query("SELECT filename, content_type, size, sha256, data FROM attachments ORDER BY id")
+			rows, err := db.Query("SELECT id, filename, size, sha256, key_id, data FROM attachments ORDER BY id")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rows.Close()
 			n := 0
+			office := models.Principal{Role: models.RoleOffice, Username: "office"}
 			for rows.Next() {
-				var name, ct, sum string
+				var id uint64
+				var name, sum string
 				var size int64
+				var keyID int
 				var data []byte
-				if err := rows.Scan(&name, &ct, &size, &sum, &data); err != nil {
+				if err := rows.Scan(&id, &name, &size, &sum, &keyID, &data); err != nil {
 					t.Fatal(err)
 				}
 				n++
-				if bytes.Contains(data, []byte(secretPlace)) {
-					t.Errorf("%s stored with its metadata", name)
+				if keyID != models.FileKeyDerived {
+					t.Errorf("%s: key id %d, want %d", name, keyID, models.FileKeyDerived)
 				}
-				if int64(len(data)) != size || sum != sha256Hex(data) {
-					t.Errorf("%s: size %d hash %s do not match the stored %d bytes", name, size, sum, len(data))
+				f, err := app.Store.AttachmentFile(t.Context(), office, id)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if bytes.Equal(data, f.Data) || bytes.Contains(data, f.Data[:min(len(f.Data), 64)]) {
+					t.Errorf("%s stored in clear", name)
+				}
+				for _, leak := range planted {
+					if bytes.Contains(data, []byte(leak)) || bytes.Contains(f.Data, []byte(leak)) {
+						t.Errorf("%s stored with %q", name, leak)
+					}
+				}
+				if int64(len(f.Data)) != size || sum != sha256Hex(f.Data) {
+					t.Errorf("%s: size %d hash %s do not match the %d decrypted bytes", name, size, sum, len(f.Data))
 				}
 			}
 			if n != len(files) {
 				t.Errorf("%d attachments stored, want %d", n, len(files))
+			}
+			if app.Config.DatabaseURL == "" {
+				for _, suffix := range []string{"", "-wal"} {
+					raw, err := os.ReadFile(filepath.Join(app.Config.DataDir, "jianfu.db"+suffix))
+					if err != nil && !errors.Is(err, os.ErrNotExist) {
+						t.Fatal(err)
+					}
+					for _, leak := range planted {
+						if bytes.Contains(raw, []byte(leak)) {
+							t.Errorf("jianfu.db%s contains %q", suffix, leak)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFileKeyRotation: after a new key is added (JIANFU_FILE_KEYS), new
+// files are sealed with it and files of the old key still open; a store
+// that lacks a file's key refuses to open it instead of serving garbage.
+func TestFileKeyRotation(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			office := models.Principal{Role: models.RoleOffice, Username: "office"}
+			png1 := pngWithText(t)
+			if res := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"old.png", png1}}); res.Status != http.StatusCreated {
+				t.Fatalf("first tip: %d %s", res.Status, res.Raw)
+			}
+			key2 := bytes.Repeat([]byte{7}, 32)
+			rotated, err := models.Open(t.Context(), models.OpenParams{DatabaseURL: app.Config.DatabaseURL, DataDir: app.Config.DataDir,
+				Secret: app.Config.SecretKey, Deadlines: app.Config.Deadlines, FileKeys: map[int][]byte{2: key2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rotated.Close()
+			f, err := attach.Check("new.jpg", jpegWithGPS(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := models.TipInput{Category: "digital", Content: "轮换密钥之后提交的反映，附一张照片。", Anonymous: true, Files: []models.FileInput{f}}
+			if _, err := rotated.CreateTip(t.Context(), in); err != nil {
+				t.Fatal(err)
+			}
+			var ids, keys []int
+			rows, err := openDB(t, app).Query("SELECT id, key_id FROM attachments ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id, k int
+				rows.Scan(&id, &k)
+				ids, keys = append(ids, id), append(keys, k)
+			}
+			rows.Close()
+			if len(keys) != 2 || keys[0] != 1 || keys[1] != 2 {
+				t.Fatalf("key ids %v, want [1 2]", keys)
+			}
+			for i, id := range ids {
+				got, err := rotated.AttachmentFile(t.Context(), office, uint64(id))
+				if err != nil {
+					t.Fatalf("rotated store opens file %d: %v", id, err)
+				}
+				if i == 1 && !bytes.Equal(got.Data, f.Data) {
+					t.Errorf("file of key 2 decrypts to other bytes")
+				}
+			}
+			if _, err := app.Store.AttachmentFile(t.Context(), office, uint64(ids[1])); err == nil || !strings.Contains(err.Error(), "JIANFU_FILE_KEYS") {
+				t.Errorf("a store without key 2 opened its file: %v", err)
 			}
 		})
 	}

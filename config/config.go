@@ -67,6 +67,11 @@ type Config struct {
 	// a person's first reminder or overdue notice of a day waits for the
 	// rest of its burst before the day's one batched mail goes out.
 	NoticeBatchDelay time.Duration
+	// FileKeys is JIANFU_FILE_KEYS, attachment keys beside the one derived
+	// from SecretKey, by id (default none; see ParseFileKeys).
+	FileKeys map[int][]byte
+	// Retention is JIANFU_RETENTION (default contact=365d).
+	Retention Retention
 }
 
 // SMTP is the parsed JIANFU_SMTP_URL.
@@ -196,6 +201,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.NoticeBatchDelay, err = time.ParseDuration(get("JIANFU_NOTICE_BATCH_DELAY", "1m")); err != nil || c.NoticeBatchDelay <= 0 {
 		bad("JIANFU_NOTICE_BATCH_DELAY", errors.New("want a positive Go duration such as 1m"))
+	}
+	if c.FileKeys, err = ParseFileKeys(get("JIANFU_FILE_KEYS", "")); err != nil {
+		bad("JIANFU_FILE_KEYS", err)
+	}
+	if c.Retention, err = ParseRetention(get("JIANFU_RETENTION", DefaultRetention)); err != nil {
+		bad("JIANFU_RETENTION", err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

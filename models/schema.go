@@ -192,6 +192,9 @@ type Attachment struct {
 	SHA256       string    `gorm:"column:sha256;size:64;not null"`
 	Data         []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`
+	// KeyID names the key that sealed Data; 0 is a file stored in clear
+	// before encryption (filecrypt.go).
+	KeyID int `gorm:"not null"`
 }
 
 // Event is one entry of a case's append-only timeline.
