@@ -275,7 +275,8 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 			return fmt.Errorf("JIANFU_SMTP_URL: %w", err)
 		}
 		w = worker.New(worker.Params{Store: store, Redis: redisOpt, Mailer: mailer, BaseURL: cfg.BaseURL,
-			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay})
+			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay,
+			ContactRetention: cfg.Retention.Contact})
 		if err := w.Start(ctx); err != nil {
 			return err
 		}

@@ -124,6 +124,9 @@ type Tip struct {
 	// the raw key (models/idempotency.go). All three are cleared after 24 h.
 	IdempotencyRequest *string `gorm:"size:64"`
 	ReceiptSeal        []byte
+	// ContactErasedAt is when the retention sweep erased the contact
+	// (models/retention.go).
+	ContactErasedAt *time.Time
 }
 
 // Case is the tracked life of one tip.
