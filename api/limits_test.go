@@ -79,8 +79,8 @@ func growingFile() func(int, *multipart.Writer) error {
 // TestHostileBodiesBounded: six 46 MB hostile multipart requests at once
 // (many unknown fields, one field repeated, a file to the login form, a
 // file to a staff upload route without login) keep the process under
-// 150 MB and write no temporary file past its route's limit; each is
-// refused with the JSON error naming what was wrong.
+// 150 MB (growing it by less than 64 MB) and write no temporary file; each
+// is refused with the JSON error naming what was wrong.
 func TestHostileBodiesBounded(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where Go's form parser would spool files
@@ -156,7 +156,14 @@ func TestHostileBodiesBounded(t *testing.T) {
 	close(stop)
 	watch.Wait()
 	t.Logf("RSS %d MB before, peak %d MB; largest temporary file %d bytes", base>>20, peak.Load()>>20, bigTemp.Load())
-	if peak.Load() > 150<<20 {
+	// Held whole, the six bodies would add 276 MB. The growth is bounded
+	// always; the absolute 150 MB only where the process starts small
+	// (run alone and without -race, whose shadow memory and earlier tests
+	// of the package raise the base).
+	if grew := peak.Load() - base; grew > 64<<20 {
+		t.Errorf("RSS grew by %d MB under hostile bodies, want under 64 MB", grew>>20)
+	}
+	if base < 90<<20 && peak.Load() > 150<<20 {
 		t.Errorf("peak RSS %d MB, want under 150 MB", peak.Load()>>20)
 	}
 	if bigTemp.Load() > 1<<20 {
