@@ -164,7 +164,7 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 	octx, cancel := context.WithTimeout(ctx, 8*time.Second)
 	defer cancel()
 	store, err := models.Open(octx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
-		Secret: key, Deadlines: cfg.Deadlines, Logger: logger})
+		Secret: key, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
 	if err != nil {
 		if cfg.Embedded() {
 			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
@@ -278,7 +278,8 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 			return fmt.Errorf("JIANFU_SMTP_URL: %w", err)
 		}
 		w = worker.New(worker.Params{Store: store, Redis: redisOpt, Mailer: mailer, BaseURL: cfg.BaseURL,
-			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay})
+			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay,
+			ContactRetention: cfg.Retention.Contact})
 		if err := w.Start(ctx); err != nil {
 			return err
 		}

@@ -191,9 +191,9 @@ func (con *console) registryImport(c *gin.Context) {
 // (checked already), the action, and the file, bounded as the API's.
 func readConsoleImport(c *gin.Context) ([]byte, string, error) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, registry.MaxImportBytes+64<<10)
-	mr, err := c.Request.MultipartReader()
+	mr, err := multipartReader(c)
 	if err != nil {
-		return nil, "", errBadMultipart
+		return nil, "", err
 	}
 	var data []byte
 	action := "preview"

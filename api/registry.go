@@ -144,9 +144,9 @@ func readImportFile(c *gin.Context) ([]byte, error) {
 	default:
 		return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 multipart/form-data（字段 file）或 text/csv、xlsx 文件提交")
 	}
-	mr, err := c.Request.MultipartReader()
+	mr, err := multipartReader(c)
 	if err != nil {
-		return nil, errBadMultipart
+		return nil, err
 	}
 	for {
 		part, err := mr.NextPart()

@@ -97,7 +97,7 @@ func Start(t testing.TB, o Options) *App {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	store, err := models.Open(ctx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
-		Secret: cfg.SecretKey, Deadlines: cfg.Deadlines, Logger: logger})
+		Secret: cfg.SecretKey, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -243,6 +243,9 @@ func (s *Store) AddTipAnswer(ctx context.Context, receipt string, questionID uin
 		return err
 	}
 	text = strings.TrimSpace(text)
+	if err := CheckText("text", "补充内容", text, true); err != nil {
+		return err
+	}
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0 && len(files) == 0:
 		return invalid("text", "请填写补充内容或上传附件")

@@ -125,6 +125,14 @@ type Tip struct {
 	CreatedAt      time.Time `gorm:"not null"`
 	// ReceivedAt: when a tip entered by staff reached the office.
 	ReceivedAt *time.Time
+	// IdempotencyRequest is the keyed hash of the canonical request that
+	// first used IdempotencyKey; ReceiptSeal is its receipt sealed under
+	// the raw key (models/idempotency.go). All three are cleared after 24 h.
+	IdempotencyRequest *string `gorm:"size:64"`
+	ReceiptSeal        []byte
+	// ContactErasedAt is when the retention sweep erased the contact
+	// (models/retention.go).
+	ContactErasedAt *time.Time
 }
 
 // Case is the tracked life of one tip.
@@ -197,6 +205,9 @@ type Attachment struct {
 	SHA256       string    `gorm:"column:sha256;size:64;not null"`
 	Data         []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`
+	// KeyID names the key that sealed Data; 0 is a file stored in clear
+	// before encryption (filecrypt.go).
+	KeyID int `gorm:"not null"`
 }
 
 // Event is one entry of a case's append-only timeline.

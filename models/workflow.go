@@ -480,6 +480,8 @@ func text(f map[string]string, field, v string, min, max int, empty, long string
 	v = strings.TrimSpace(v)
 	n := utf8.RuneCountInString(v)
 	switch {
+	case TextProblem(field, v, true) != "": // control and bidi characters (text.go)
+		f[field] = TextProblem(field, v, true)
 	case n < min:
 		f[field] = empty
 	case n > max:

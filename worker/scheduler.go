@@ -31,5 +31,8 @@ func NewScheduler(p SchedulerParams) (*asynq.Scheduler, error) {
 	if _, err := s.Register(WarningMailCron, asynq.NewTask(TaskWarningMail, []byte("{}")), asynq.Queue(models.QueueMail)); err != nil {
 		return nil, fmt.Errorf("register warning mail cron: %w", err)
 	}
+	if _, err := s.Register(retentionCron, NewRetentionTask(), asynq.Queue(models.QueueDefault)); err != nil {
+		return nil, fmt.Errorf("register retention cron: %w", err)
+	}
 	return s, nil
 }
