@@ -79,6 +79,11 @@ type Config struct {
 	// IMAPMaxBytes is JIANFU_IMAP_MAX_MB, in MiB (default 25): a larger
 	// mail becomes a tip from its headers alone, marked for the office.
 	IMAPMaxBytes int64
+	// FileKeys is JIANFU_FILE_KEYS, attachment keys beside the one derived
+	// from SecretKey, by id (default none; see ParseFileKeys).
+	FileKeys map[int][]byte
+	// Retention is JIANFU_RETENTION (default contact=365d).
+	Retention Retention
 }
 
 // IMAP is the parsed JIANFU_IMAP_URL.
@@ -116,6 +121,7 @@ var Variables = []string{
 	"JIANFU_MAX_FILES", "JIANFU_MAX_FILE_MB", "JIANFU_TRUSTED_PROXIES",
 	"JIANFU_POLL_INTERVAL", "JIANFU_NOTICE_BATCH_DELAY",
 	"JIANFU_IMAP_URL", "JIANFU_IMAP_REPLY", "JIANFU_IMAP_INTERVAL", "JIANFU_IMAP_MAX_MB",
+	"JIANFU_FILE_KEYS", "JIANFU_RETENTION",
 }
 
 // Load reads the settings from getenv (os.Getenv in main). JIANFU_CONFIG
@@ -242,6 +248,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		bad("JIANFU_IMAP_MAX_MB", err)
 	}
 	c.IMAPMaxBytes = int64(imapMB) << 20
+	if c.FileKeys, err = ParseFileKeys(get("JIANFU_FILE_KEYS", "")); err != nil {
+		bad("JIANFU_FILE_KEYS", err)
+	}
+	if c.Retention, err = ParseRetention(get("JIANFU_RETENTION", DefaultRetention)); err != nil {
+		bad("JIANFU_RETENTION", err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -123,6 +123,16 @@ type Tip struct {
 	Anonymous      bool    `gorm:"not null"`
 	ContactEnc     []byte
 	CreatedAt      time.Time `gorm:"not null"`
+	// ReceivedAt: when a tip entered by staff reached the office.
+	ReceivedAt *time.Time
+	// IdempotencyRequest is the keyed hash of the canonical request that
+	// first used IdempotencyKey; ReceiptSeal is its receipt sealed under
+	// the raw key (models/idempotency.go). All three are cleared after 24 h.
+	IdempotencyRequest *string `gorm:"size:64"`
+	ReceiptSeal        []byte
+	// ContactErasedAt is when the retention sweep erased the contact
+	// (models/retention.go).
+	ContactErasedAt *time.Time
 }
 
 // Case is the tracked life of one tip.
@@ -150,6 +160,10 @@ type Case struct {
 	ClosedAt             *time.Time
 	CreatedAt            time.Time `gorm:"not null"`
 	UpdatedAt            time.Time `gorm:"not null"`
+
+	// UnreadMessages counts the tipster's messages the office has not
+	// opened the case page since (the queue marks them).
+	UnreadMessages int `gorm:"not null"`
 }
 
 // Assignment is one unit's share of a dispatched case (双交办: each unit has
@@ -191,6 +205,9 @@ type Attachment struct {
 	SHA256       string    `gorm:"column:sha256;size:64;not null"`
 	Data         []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`
+	// KeyID names the key that sealed Data; 0 is a file stored in clear
+	// before encryption (filecrypt.go).
+	KeyID int `gorm:"not null"`
 }
 
 // Event is one entry of a case's append-only timeline.
@@ -247,7 +264,8 @@ type Digest struct {
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
 		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
-		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{}}
+		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
+		&Disposal{}, &VerificationPart{}}
 }
 
 // Assignment statuses.
