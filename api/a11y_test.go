@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"go/build"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/emulation"
@@ -103,6 +108,9 @@ func TestAccessibility(t *testing.T) {
 	testenv.Chromium(t)
 	app := startConsoleApp(t, testenv.Backends(t)[0], apptest.Options{NoWorker: true})
 	showcase := seedCounty(t, app)
+	// The browser keeps session cookies by its own clock: sign in on the
+	// real one (nothing here depends on the date).
+	app.Store.SetClock(time.Now)
 	ev := evaluation.New(app.Store)
 	sv, err := ev.CreateSurvey(t.Context(), surveyDefinition)
 	if err != nil {
@@ -141,6 +149,10 @@ func TestAccessibility(t *testing.T) {
 		{name: "case dual assignment", user: "office1", path: "/console/cases/" + itoa(showcase), ready: "assignments"},
 		{name: "case as liaison", user: "liaison_t02", path: "/console/cases/" + itoa(showcase), ready: "assignments"},
 		{name: "password", user: "office1", path: "/console/password", ready: "main"},
+		{name: "staff entry", user: "office1", path: "/console/entry", ready: "main"},
+		{name: "registry", user: "office1", path: "/console/registry", ready: "main"},
+		{name: "registry as liaison", user: "liaison_t02", path: "/console/registry", ready: "main"},
+		{name: "warnings", user: "office1", path: "/console/warnings", ready: "main"},
 		{name: "dashboard", user: "leader1", path: "/console/dashboard", ready: "trend"},
 		{name: "report", user: "leader1", path: "/console/report", ready: "main"},
 	}
@@ -156,7 +168,7 @@ func TestAccessibility(t *testing.T) {
 		for _, s := range states {
 			ctx, ok := browsers[s.user]
 			if !ok {
-				ctx = testenv.Browser(t, testenv.BrowserOptions{Width: w.width, Height: w.height})
+				ctx = testenv.Browser(t, testenv.BrowserOptions{Width: w.width, Height: w.height, Timeout: 10 * time.Minute})
 				if s.user != "" {
 					browserLogin(t, ctx, app, s.user)
 				}
@@ -341,5 +353,77 @@ func TestPublicPagesNarrow(t *testing.T) {
 				t.Errorf("the receipt is cut off at 188 px wide")
 			}
 		}
+	}
+}
+
+// TestCareMode: the 关怀模式 switch is a form POST that sets a cookie and
+// redirects back to a page of this site only; every public page then
+// renders large; a post from another site or without the form token
+// changes nothing.
+func TestCareMode(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{Backend: testenv.Backends(t)[0], NoWorker: true})
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) string {
+		t.Helper()
+		res, err := client.Get(app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	token := func() string {
+		t.Helper()
+		m := csrfRe.FindStringSubmatch(get("/track"))
+		if m == nil {
+			t.Fatal("no form token on /track")
+		}
+		return m[1]
+	}
+	post := func(form url.Values, headers ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, app.URL+"/care", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	isOn := func() bool { return strings.Contains(get("/typical"), `<body class="care">`) }
+
+	if isOn() || !strings.Contains(get("/"), `id="care-toggle"`) {
+		t.Fatal("a new visitor sees 关怀模式 on, or no switch")
+	}
+	// Refused: no token, and a cross-site post with a valid token.
+	if res := post(url.Values{"next": {"/track"}}); res.StatusCode != http.StatusForbidden || isOn() {
+		t.Errorf("switch without a form token: %d, on=%v", res.StatusCode, isOn())
+	}
+	if res := post(url.Values{"csrf_token": {token()}, "next": {"/track"}}, "Sec-Fetch-Site", "cross-site"); res.StatusCode != http.StatusForbidden || isOn() {
+		t.Errorf("cross-site switch: %d, on=%v", res.StatusCode, isOn())
+	}
+	// On, back to the page it came from.
+	res := post(url.Values{"csrf_token": {token()}, "next": {"/track"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/track" || !isOn() {
+		t.Fatalf("switch on: %d to %q, on=%v", res.StatusCode, res.Header.Get("Location"), isOn())
+	}
+	if page := get("/"); !strings.Contains(page, `<body class="care">`) || !strings.Contains(page, "退出关怀模式") {
+		t.Error("the tip form is not in 关怀模式 after switching it on")
+	}
+	// Never an open redirect; off again.
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""} {
+		res := post(url.Values{"csrf_token": {token()}, "next": {next}})
+		if loc := res.Header.Get("Location"); loc != "/" {
+			t.Errorf("next %q redirects to %q", next, loc)
+		}
+	}
+	if isOn() { // the five posts above switched it off, on, off, on, off
+		t.Error("关怀模式 did not switch off")
 	}
 }

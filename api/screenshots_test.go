@@ -75,6 +75,29 @@ func TestConsoleScreenshots(t *testing.T) {
 	shoot("rate-phone", 375, 812, "", "/rate/T02", chromedp.WaitVisible(chromedp.ID("rate-submit")))
 	shoot("survey-phone", 375, 812, "", "/survey?code="+codes[0], chromedp.WaitVisible(chromedp.ID("survey-submit")))
 
+	// Accessibility (docs/accessibility.md): the form in 关怀模式 on a
+	// phone, and the receipt at 200% zoom (a 375 px phone showing 188 CSS
+	// pixels), where all 16 digits must stay on screen.
+	shoot("tip-form-care-phone", 375, 812, "", "/", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		return chromedp.Void{}, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("care-toggle")),
+			loadBy(chromedp.Click(chromedp.ID("care-toggle"))), chromedp.WaitVisible(chromedp.CSS("body.care")))
+	})
+	{
+		ctx := testenv.Browser(t, testenv.BrowserOptions{Width: 375, Height: 812})
+		submitInBrowser(t, ctx, app)
+		if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: 188, Height: 406, DeviceScaleFactor: 2, Mobile: true}); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "receipt-zoom-200.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	shoot("console-login", 1366, 768, "", "/console/login", chromedp.WaitVisible(chromedp.ID("login-form")))
 	shoot("console-queue", 1366, 768, "office1", "/console/cases", chromedp.WaitVisible(chromedp.ID("queue")))
 	shoot("console-queue-tablet", 768, 1024, "office1", "/console/cases", chromedp.WaitVisible(chromedp.ID("queue")))
