@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,28 +164,34 @@ func TestAccessibility(t *testing.T) {
 	// Last: it leaves the public browser in 关怀模式.
 	states = append(states, a11yState{name: "tip form in 关怀模式", path: "/", ready: "care-toggle", then: []chromedp.Action[chromedp.Void]{
 		loadBy(chromedp.Click(chromedp.ID("care-toggle"))), chromedp.WaitVisible(chromedp.CSS("body.care"))}})
+	// One subtest per width and state (-run 'TestAccessibility/375/login'
+	// audits one); the browsers belong to the whole test.
+	outer := t
 	for _, w := range []struct{ width, height int }{{375, 812}, {1366, 768}} {
 		browsers := map[string]context.Context{}
-		for _, s := range states {
-			ctx, ok := browsers[s.user]
-			if !ok {
-				ctx = testenv.Browser(t, testenv.BrowserOptions{Width: w.width, Height: w.height, Timeout: 10 * time.Minute})
-				if s.user != "" {
-					browserLogin(t, ctx, app, s.user)
-				}
-				browsers[s.user] = ctx
+		t.Run(strconv.Itoa(w.width), func(t *testing.T) {
+			for _, s := range states {
+				t.Run(s.name, func(t *testing.T) {
+					ctx, ok := browsers[s.user]
+					if !ok {
+						ctx = testenv.Browser(outer, testenv.BrowserOptions{Width: w.width, Height: w.height, Timeout: 10 * time.Minute})
+						if s.user != "" {
+							browserLogin(t, ctx, app, s.user)
+						}
+						browsers[s.user] = ctx
+					}
+					steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(app.URL + s.path),
+						chromedp.WaitVisible(chromedp.ID(s.ready))}, s.then...)
+					if err := chromedp.Do(ctx, steps...); err != nil {
+						t.Fatalf("%d px, %s: %v", w.width, s.name, err)
+					}
+					for _, v := range runAxe(t, ctx, src) {
+						t.Errorf("%d px, %s (%s): %s [%s, %s]\n    %s", w.width, s.name, s.path, v.Help, v.ID, v.Impact,
+							strings.Join(v.Targets, "\n    "))
+					}
+				})
 			}
-			steps := append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(app.URL + s.path),
-				chromedp.WaitVisible(chromedp.ID(s.ready))}, s.then...)
-			if err := chromedp.Do(ctx, steps...); err != nil {
-				t.Errorf("%d px, %s: %v", w.width, s.name, err)
-				continue
-			}
-			for _, v := range runAxe(t, ctx, src) {
-				t.Errorf("%d px, %s (%s): %s [%s, %s]\n    %s", w.width, s.name, s.path, v.Help, v.ID, v.Impact,
-					strings.Join(v.Targets, "\n    "))
-			}
-		}
+		})
 	}
 }
 
