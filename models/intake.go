@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Intake group commit. Tips that arrive while another tip's transaction is
@@ -166,14 +168,30 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&tips).Error; err != nil {
 		return fmt.Errorf("insert tip: %w", err)
 	}
+	hashes := make([]string, len(tips))
+	for i := range tips {
+		hashes[i] = tips[i].ReceiptHash
+	}
+	tipIDs, err := insertedIDs(w.tx, "tips", "receipt_hash", hashes)
+	if err != nil {
+		return fmt.Errorf("read back tip ids: %w", err)
+	}
 	cases := make([]Case, len(batch))
 	for i, t := range batch {
+		tips[i].ID = tipIDs[i]
 		cases[i] = Case{TipID: tips[i].ID, CategoryID: t.tip.CategoryID, TownshipID: t.tip.TownshipID,
 			Suggestions: "[]", VerifyTeam: "[]", CreatedAt: t.now, UpdatedAt: t.now}
 		s.enterStage(&cases[i], StageCollect, t.now)
 	}
 	if err := w.tx.Create(&cases).Error; err != nil {
 		return fmt.Errorf("insert case: %w", err)
+	}
+	caseIDs, err := insertedIDs(w.tx, "cases", "tip_id", tipIDs)
+	if err != nil {
+		return fmt.Errorf("read back case ids: %w", err)
+	}
+	for i := range cases {
+		cases[i].ID = caseIDs[i]
 	}
 	events := make([]Event, len(batch))
 	tasks := make([]OutboxTask, len(batch))
@@ -202,6 +220,67 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&tasks).Error; err != nil {
 		return fmt.Errorf("write outbox %s: %w", TaskRouteTip, err)
 	}
+	if err := w.readBackTaskIDs(tasks); err != nil {
+		return err
+	}
 	w.tasks = append(w.tasks, tasks...)
+	return nil
+}
+
+// Multi-row INSERTs leave the new rows' ids unknown in general: MySQL
+// reports only the first, and the rest follow it only when the server
+// counts by 1 (not on Galera, nor with auto_increment_increment set) and
+// hands a statement a block of its own. So the batch reads its ids back by
+// a unique key instead of computing them (docs/reliability.md).
+
+// insertedIDs returns the ids of the rows of table whose unique column key
+// holds keys, in the order of keys.
+func insertedIDs[K comparable](tx *gorm.DB, table, key string, keys []K) ([]uint64, error) {
+	var rows []struct {
+		ID uint64
+		K  K
+	}
+	if err := tx.Table(table).Select("id, "+key+" AS k").Where(key+" IN ?", keys).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	byKey := make(map[K]uint64, len(rows))
+	for _, r := range rows {
+		byKey[r.K] = r.ID
+	}
+	ids := make([]uint64, len(keys))
+	for i, k := range keys {
+		id, ok := byKey[k]
+		if !ok {
+			return nil, fmt.Errorf("%s: the row with %s %v is missing after its insert", table, key, k)
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+// readBackTaskIDs sets the ids of outbox rows this transaction has just
+// inserted with one statement. Their creation time and type find them (an
+// index on created_at), their payload tells them apart: a payload names its
+// own new row (a case), so it is unique among them.
+func (w *txWork) readBackTaskIDs(tasks []OutboxTask) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	var rows []OutboxTask
+	if err := w.tx.Select("id, payload").Where("created_at = ? AND type = ? AND done_at IS NULL", tasks[0].CreatedAt, tasks[0].Type).
+		Find(&rows).Error; err != nil {
+		return fmt.Errorf("read back outbox ids: %w", err)
+	}
+	byPayload := make(map[string]uint64, len(rows))
+	for _, r := range rows {
+		byPayload[string(r.Payload)] = r.ID
+	}
+	for i := range tasks {
+		id, ok := byPayload[string(tasks[i].Payload)]
+		if !ok {
+			return fmt.Errorf("read back outbox ids: no %s row with payload %s", tasks[i].Type, tasks[i].Payload)
+		}
+		tasks[i].ID = id
+	}
 	return nil
 }

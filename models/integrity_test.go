@@ -1,0 +1,127 @@
+package models
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"jianfu/testenv"
+)
+
+// TestIntakeLinksRowsWithoutConsecutiveIDs: on a server that counts ids by
+// 3 from 2 (as every Galera node does), tips sent by 16 clients at once
+// are stored in shared transactions and each tip, its case, its events and
+// its routing task point at each other, before and after routing.
+func TestIntakeLinksRowsWithoutConsecutiveIDs(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			url, dir := b.Database(t)
+			if !b.Embedded() {
+				url += "?auto_increment_increment=3&auto_increment_offset=2"
+			}
+			f := newFlowAt(t, url, dir)
+			// Three rounds of 16 clients: while the first writers wait on a
+			// held lock, the rest queue up and share one multi-row INSERT.
+			const clients, rounds = 16, 3
+			type sent struct {
+				in TipInput
+				r  TipReceipt
+			}
+			warm := numberedTip(0)
+			warm.Township = "T2"
+			_, err := f.s.CreateTip(f.ctx, warm) // T2 is known too
+			f.must("tip in T2", err)
+			var results [][]sent
+			var queued []Task
+			for round := range rounds {
+				ins, ctxs := numberedTips(f, clients)
+				for i := range ins {
+					ins[i] = numberedTip(round*clients + i)
+					ins[i].Township = []string{"T1", "T2"}[i%2]
+				}
+				var before int64
+				held := writeHeld(t, f, ctxs, ins, func() { before = f.s.queries.Load() })
+				// Shared, as in TestIntakeSharesTransactions: a batch whose
+				// links failed would be written again a tip at a time.
+				if n, limit := f.s.queries.Load()-before, int64(7*f.s.intake.max+7); n > limit {
+					t.Fatalf("round %d: %d tips took %d statements, want at most %d: they were not written together", round, clients, n, limit)
+				}
+				var rs []sent
+				for i, r := range held {
+					if r.err != nil {
+						t.Fatalf("round %d tip %d: %v", round, i, r.err)
+					}
+					rs = append(rs, sent{r.in, r.r})
+				}
+				results = append(results, rs)
+				f.q.mu.Lock()
+				queued = append(queued, f.q.tasks...)
+				f.q.mu.Unlock()
+			}
+			routeTask := map[uint64]string{} // case id -> task id
+			var taskIDs []string
+			for _, task := range queued {
+				if task.Type != TaskRouteTip {
+					continue
+				}
+				id, err := f.s.OutboxIDOfTask(f.ctx, task.ID)
+				if err != nil {
+					t.Fatalf("queued task %s: %v", task.ID, err)
+				}
+				row, err := f.s.OutboxTaskByID(f.ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p RouteTipPayload
+				if err := json.Unmarshal(row.Payload, &p); err != nil {
+					t.Fatal(err)
+				}
+				var q RouteTipPayload
+				if err := json.Unmarshal(task.Payload, &q); err != nil || q != p {
+					t.Fatalf("task %s carries case %d, its outbox row %d names case %d", task.ID, q.CaseID, id, p.CaseID)
+				}
+				routeTask[p.CaseID] = task.ID
+				taskIDs = append(taskIDs, task.ID)
+			}
+			if err := f.s.RouteTips(f.ctx, taskIDs); err != nil {
+				t.Fatalf("route: %v", err)
+			}
+
+			n := 0
+			for _, rs := range results {
+				for _, s := range rs {
+					n++
+					view, err := f.s.TipView(f.ctx, s.r.Receipt)
+					if err != nil || view.Title != s.in.Title {
+						t.Fatalf("receipt of %q shows %q (%v)", s.in.Title, view.Title, err)
+					}
+					c := f.caseRow(s.r.CaseID)
+					var tip Tip
+					f.must("load tip", f.s.db.First(&tip, c.TipID).Error)
+					if tip.Title != s.in.Title {
+						t.Fatalf("case %d (answered for %q) belongs to tip %q", c.ID, s.in.Title, tip.Title)
+					}
+					if routeTask[c.ID] == "" {
+						t.Fatalf("case %d of %q got no routing task", c.ID, s.in.Title)
+					}
+					evs, err := f.s.Events(f.ctx, c.ID)
+					f.must("events", err)
+					if len(evs) != 2 || evs[0].Kind != EventSubmitted || evs[1].Kind != EventRouted {
+						t.Fatalf("case %d of %q has events %v, want submitted then routed", c.ID, s.in.Title, f.kinds(c.ID))
+					}
+					var sugg []Suggestion
+					f.must("suggestions", json.Unmarshal([]byte(f.caseRow(c.ID).Suggestions), &sugg))
+					if len(sugg) != 1 || sugg[0].Unit != s.in.Township || !strings.Contains(evs[1].Data, `"`+s.in.Township+`"`) {
+						t.Fatalf("case %d of %q (township %s) was routed to %+v, noted %s", c.ID, s.in.Title, s.in.Township, sugg, evs[1].Data)
+					}
+				}
+			}
+			if n != clients*rounds || len(routeTask) != n {
+				t.Fatalf("%d tips answered, %d routing tasks; want %d of each", n, len(routeTask), clients*rounds)
+			}
+			if pending, err := f.s.OutboxPending(f.ctx); err != nil || pending != rounds+1 {
+				t.Fatalf("%d outbox rows pending after routing (%v), want %d (the warm-up tips)", pending, err, rounds+1)
+			}
+		})
+	}
+}
