@@ -563,6 +563,7 @@ type RevealedContact struct {
 func (s *Store) RevealContact(ctx context.Context, p Principal, in RevealParams) (RevealedContact, error) {
 	var out RevealedContact
 	err := s.write(ctx, func(w *txWork) error {
+		out = RevealedContact{} // a transaction may run again (see commit)
 		c, err := lockCase(w, p, in.CaseID, ActionRevealContact)
 		if err != nil {
 			return err

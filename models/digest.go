@@ -4,14 +4,12 @@ import (
 	"cmp"
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -121,35 +119,33 @@ func (s *Store) PlanDigests(ctx context.Context, week string) (DigestPlan, error
 		return DigestPlan{}, err
 	}
 	plan := DigestPlan{Week: week}
-	err := retryDeadlocks(func() error {
-		plan.Queued = nil
-		return s.write(ctx, func(w *txWork) error {
-			var codes []string
-			err := waitingAssignments(w.tx).Joins("JOIN units ON units.id = assignments.unit_id").
-				Where("assignments.due_at < ?", w.now.Add(DueSoonWindow)).
-				Distinct().Order("units.code").Pluck("units.code", &codes).Error
+	err := s.write(ctx, func(w *txWork) error {
+		plan.Queued = nil // a transaction may run again (see commit)
+		var codes []string
+		err := waitingAssignments(w.tx).Joins("JOIN units ON units.id = assignments.unit_id").
+			Where("assignments.due_at < ?", w.now.Add(DueSoonWindow)).
+			Distinct().Order("units.code").Pluck("units.code", &codes).Error
+		if err != nil {
+			return fmt.Errorf("find units to digest: %w", err)
+		}
+		scopes := []string{ScopeSummary}
+		for _, c := range codes {
+			scopes = append(scopes, UnitScope(c))
+		}
+		for _, scope := range scopes {
+			created, err := s.insertDigest(w.tx, Digest{Scope: scope, Week: week, Status: DigestPending, CreatedAt: w.now})
 			if err != nil {
-				return fmt.Errorf("find units to digest: %w", err)
+				return fmt.Errorf("plan digest %s %s: %w", scope, week, err)
 			}
-			scopes := []string{ScopeSummary}
-			for _, c := range codes {
-				scopes = append(scopes, UnitScope(c))
+			if !created {
+				continue // planned by an earlier run
 			}
-			for _, scope := range scopes {
-				created, err := s.insertDigest(w.tx, Digest{Scope: scope, Week: week, Status: DigestPending, CreatedAt: w.now})
-				if err != nil {
-					return fmt.Errorf("plan digest %s %s: %w", scope, week, err)
-				}
-				if !created {
-					continue // planned by an earlier run
-				}
-				if err := w.add(TaskDigestSend, QueueMail, DigestPayload{Week: week, Scope: scope}, time.Time{}); err != nil {
-					return err
-				}
-				plan.Queued = append(plan.Queued, scope)
+			if err := w.add(TaskDigestSend, QueueMail, DigestPayload{Week: week, Scope: scope}, time.Time{}); err != nil {
+				return err
 			}
-			return nil
-		})
+			plan.Queued = append(plan.Queued, scope)
+		}
+		return nil
 	})
 	if err != nil {
 		return DigestPlan{}, fmt.Errorf("plan digests of %s: %w", week, err)
@@ -539,22 +535,6 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 		oldest[i].Units = append(oldest[i].Units, u.Name)
 	}
 	return oldest, nil
-}
-
-// retryDeadlocks reruns fn, a whole transaction, when MySQL chose it as a
-// deadlock victim: concurrent claims on neighbouring unique keys can
-// deadlock on InnoDB's gap locks, and a prompt retry beats asynq's backoff.
-func retryDeadlocks(fn func() error) error {
-	var err error
-	for range 5 {
-		err = fn()
-		var me *mysqldriver.MySQLError
-		if !errors.As(err, &me) || me.Number != 1213 {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return err
 }
 
 // scannedTime reads a time from an aggregate such as MIN(due_at): MySQL

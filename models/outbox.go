@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -145,16 +147,49 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 	return nil
 }
 
-// commit runs fn in one transaction and returns what it queued.
+// commit runs fn in one transaction and returns what it queued. A
+// transaction that MySQL rolled back as a deadlock victim (1213; Galera
+// reports a commit conflict the same way) or after a lock wait timeout
+// (1205) runs again, up to txAttempts times after a short random pause.
+// So fn may run more than once: it touches only w.tx and sets, rather than
+// adds to, whatever it hands out through its closure.
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		w.tx = tx
-		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
-		return fn(w)
-	})
-	return w, err
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			w.tx = tx
+			w.tasks, w.timers = w.tasks[:0], w.timers[:0]
+			return fn(w)
+		})
+		if attempt == txAttempts || !retryable(err) {
+			return w, err
+		}
+		s.log.Warn("transaction rolled back by the database; running it again", "attempt", attempt, "err", err)
+		s.retries.Add(1)
+		pause := time.Duration(attempt) * (10*time.Millisecond + rand.N(20*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return w, err
+		case <-time.After(pause):
+		}
+	}
 }
+
+// txAttempts bounds how often commit runs a transaction.
+const txAttempts = 4
+
+// retryable reports whether err is MySQL rolling a transaction back for
+// another one's sake: a deadlock (or Galera certification conflict), or a
+// lock wait timeout. Both leave nothing written.
+func retryable(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// TxRetries is how many transactions ran again after a deadlock or lock
+// wait timeout since the store opened.
+func (s *Store) TxRetries() int64 { return s.retries.Load() }
 
 // handOver queues a committed transaction's tasks and timers. After a
 // failed enqueue it stops: Redis is most likely down and every further
@@ -248,6 +283,7 @@ func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 // delivery finds it done and does nothing. ran reports whether fn ran.
 func (s *Store) runOnce(ctx context.Context, outboxID uint64, fn func(w *txWork) error) (ran bool, err error) {
 	err = s.write(ctx, func(w *txWork) error {
+		ran = false // a transaction may run again (see commit)
 		res := w.tx.Model(&OutboxTask{}).Where("id = ? AND done_at IS NULL", outboxID).Update("done_at", w.now)
 		if res.Error != nil {
 			return fmt.Errorf("claim outbox %d: %w", outboxID, res.Error)

@@ -48,6 +48,7 @@ type Store struct {
 	calendar  atomic.Pointer[Calendar]
 	now       func() time.Time
 	queries   atomic.Int64
+	retries   atomic.Int64 // transactions run again (commit)
 	// capture, when set, collects the statements sent (benchmark plans).
 	capture atomic.Pointer[[]string]
 	// refs remembers active category and township ids for intake.
