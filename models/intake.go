@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,7 +68,22 @@ func (q *intakeQueue) take() []*newTip {
 	return batch
 }
 
-// storeTip stores t, alone or with the tips that arrive beside it.
+// leave takes t out of the queue if no writer has taken it yet, and
+// reports whether it did.
+func (q *intakeQueue) leave(t *newTip) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.Index(q.waiting, t)
+	if i < 0 {
+		return false
+	}
+	q.waiting = slices.Delete(q.waiting, i, i+1)
+	return true
+}
+
+// storeTip stores t, alone or with the tips that arrive beside it. A tip
+// whose request ends while it waits in the queue leaves it unwritten; once
+// a writer has taken it, it waits for that transaction (intakeTimeout).
 func (s *Store) storeTip(t *newTip) error {
 	q := &s.intake
 	q.mu.Lock()
@@ -81,7 +98,15 @@ func (s *Store) storeTip(t *newTip) error {
 		if batch != nil {
 			s.writeTips(batch)
 		}
-		sig := <-t.done
+		var sig intakeSignal
+		select {
+		case sig = <-t.done:
+		case <-t.ctx.Done():
+			if q.leave(t) {
+				return t.ctx.Err() // nothing written
+			}
+			sig = <-t.done // in a batch already: its answer is coming
+		}
 		if sig.batch == nil {
 			return sig.err
 		}
@@ -96,29 +121,45 @@ const intakeTimeout = 30 * time.Second
 // writeTips commits batch, hands the tips that arrived meanwhile to the
 // next writer, queues the batch's tasks and answers its tips. A batch that
 // fails is written again a tip at a time, so one bad tip (a duplicate
-// Idempotency-Key) fails alone.
+// Idempotency-Key) fails alone. Whatever panics on the way, the queue
+// moves on and every tip of the batch gets one answer: the panic fails
+// this batch only (and a committed batch is answered as stored).
 func (s *Store) writeTips(batch []*newTip) {
+	answered := make(map[*newTip]bool, len(batch))
+	answer := func(t *newTip, err error) {
+		if !answered[t] {
+			answered[t] = true
+			t.done <- intakeSignal{err: err}
+		}
+	}
+	passed := false
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := fmt.Errorf("intake batch: panic: %v", v)
+		s.log.Error("intake batch failed", "err", err, "tips", len(batch), "stack", string(debug.Stack()))
+		if !passed {
+			s.passOn()
+		}
+		for _, t := range batch {
+			answer(t, err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), intakeTimeout)
 	defer cancel()
 	live := batch[:0:0]
 	for _, t := range batch {
 		if err := t.ctx.Err(); err != nil {
-			t.done <- intakeSignal{err: err} // gone before its turn: nothing written
+			answer(t, err) // gone before its turn: nothing written
 			continue
 		}
 		live = append(live, t)
 	}
 	w, err := s.commitTips(ctx, live)
-
-	q := &s.intake
-	q.mu.Lock()
-	if len(q.waiting) > 0 {
-		next := q.take()
-		next[0].done <- intakeSignal{batch: next}
-	} else {
-		q.writers--
-	}
-	q.mu.Unlock()
+	s.passOn()
+	passed = true
 
 	errs := make([]error, len(live))
 	if err != nil && len(live) == 1 {
@@ -131,10 +172,36 @@ func (s *Store) writeTips(batch []*newTip) {
 			w.tasks, w.timers = append(w.tasks, one.tasks...), append(w.timers, one.timers...)
 		}
 	}
-	s.handOver(ctx, w) // one hand-over, so a Redis that hangs costs one wait
+	s.safeHandOver(ctx, w) // one hand-over, so a Redis that hangs costs one wait
 	for i, t := range live {
-		t.done <- intakeSignal{err: errs[i]}
+		answer(t, errs[i])
 	}
+}
+
+// passOn hands the tips that arrived meanwhile to the first of them, which
+// writes them next, or gives the writer's place back.
+func (s *Store) passOn() {
+	q := &s.intake
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) > 0 {
+		next := q.take()
+		next[0].done <- intakeSignal{batch: next}
+	} else {
+		q.writers--
+	}
+}
+
+// safeHandOver queues committed work; a panic in the queue's client is
+// logged and the work left to the relay and the timer sweep, as after a
+// failed enqueue: the tips are stored, so their senders hear so.
+func (s *Store) safeHandOver(ctx context.Context, w *txWork) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("enqueue panicked; the outbox relay will retry", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	s.handOver(ctx, w)
 }
 
 // commitTips writes tips in one transaction. A panic fails the batch like

@@ -1,10 +1,13 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +175,98 @@ func TestTransactionRunsAgainAfterLockTimeout(t *testing.T) {
 			}
 			if kinds := f.kinds(id); !slices.Equal(kinds, []string{EventSubmitted, EventAccepted}) {
 				t.Fatalf("events %v, want submitted and one accepted", kinds)
+			}
+		})
+	}
+}
+
+// TestIntakeWaitHonoursContext: a tipster who gives up while the tip waits
+// for a busy writer gets an answer at once, not when the writer is done,
+// and nothing of the tip is stored; the tips around it are.
+func TestIntakeWaitHonoursContext(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			f.tip() // the category is known: no look-up while the writes are held
+			release := holdWrites(t, f)
+			writers := f.s.intake.max
+			ins, ctxs := numberedTips(f, writers+1)
+			first := submit(f, ctxs[:writers], ins[:writers])
+			waitIntake(t, f.s, writers, 0)
+			gone, cancel := context.WithCancel(f.ctx)
+			last := submit(f, []context.Context{gone}, ins[writers:])
+			waitIntake(t, f.s, writers, 1)
+			cancel()
+			answered := make(chan []intakeResult, 1)
+			go func() { answered <- last() }()
+			select {
+			case r := <-answered:
+				if !errors.Is(r[0].err, context.Canceled) {
+					t.Fatalf("tip given up while waiting: %v, want context.Canceled", r[0].err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a tip given up while waiting had no answer while the writer was busy")
+			}
+			waitIntake(t, f.s, writers, 0)
+			release()
+			for i, r := range first() {
+				if r.err != nil {
+					t.Fatalf("tip %d: %v", i, r.err)
+				}
+			}
+			var stored int64
+			f.s.db.Model(&Tip{}).Where("title = ?", ins[writers].Title).Count(&stored)
+			if stored != 0 {
+				t.Fatal("the tip given up while waiting was stored")
+			}
+			if _, err := f.s.CreateTip(f.ctx, numberedTip(99)); err != nil {
+				t.Fatalf("a tip after: %v", err)
+			}
+		})
+	}
+}
+
+// panicQueue is a queue client that panics once armed (a bug in a
+// dependency, outside the intake's own transaction).
+type panicQueue struct {
+	armed atomic.Bool
+	next  Enqueuer
+}
+
+func (q *panicQueue) Enqueue(ctx context.Context, t Task) error {
+	if q.armed.Load() {
+		panic("queue client bug")
+	}
+	return q.next.Enqueue(ctx, t)
+}
+
+// TestIntakePanicFailsOnlyItsBatch: a panic in the queue client while a
+// shared batch is handed over answers every tip of the batch (stored: the
+// commit happened, the relay queues them later), and the intake goes on.
+func TestIntakePanicFailsOnlyItsBatch(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			pq := &panicQueue{next: f.q}
+			f.s.SetEnqueuer(pq)
+			const n = 12
+			ins, ctxs := numberedTips(f, n)
+			results := writeHeld(t, f, ctxs, ins, func() { pq.armed.Store(true) })
+			for i, r := range results {
+				if r.err != nil {
+					t.Fatalf("tip %d: %v, want stored", i, r.err)
+				}
+				if view, err := f.s.TipView(f.ctx, r.r.Receipt); err != nil || view.Title != r.in.Title {
+					t.Fatalf("tip %d: receipt shows %q (%v)", i, view.Title, err)
+				}
+			}
+			waitIntake(t, f.s, 0, 0)
+			if pending, err := f.s.OutboxPending(f.ctx); err != nil || pending < n {
+				t.Fatalf("%d routing tasks left for the relay (%v), want at least %d", pending, err, n)
+			}
+			pq.armed.Store(false)
+			if _, err := f.s.CreateTip(f.ctx, numberedTip(99)); err != nil {
+				t.Fatalf("a tip after the panic: %v", err)
 			}
 		})
 	}
