@@ -38,6 +38,8 @@ Usage:
   jianfu worker             background workers only
   jianfu scheduler          cron scheduler only (run exactly one)
   jianfu migrate            apply database migrations
+  jianfu migrate status     list the steps: applied, pending, or dirty (started, not finished)
+  jianfu migrate force V    record step V as applied and clear its dirty mark, after checking it by hand
   jianfu user add --username U --password P --role admin|office|leader|liaison [--unit CODE] [--email E]
   jianfu user list
   jianfu user reset --username U [--password P]
@@ -96,6 +98,9 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 			return err
 		}
 		defer store.Close()
+		if len(args) > 0 {
+			return migrateCommand(ctx, store, args, out)
+		}
 		n, err := migrate(ctx, store)
 		if err != nil {
 			return err

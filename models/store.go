@@ -55,6 +55,9 @@ type Store struct {
 	refs refCache
 	// intake groups concurrent tips into shared transactions (intake.go).
 	intake intakeQueue
+	// afterDDL, when set, runs between a migration step's DDL and its
+	// version row (tests: a process killed right there).
+	afterDDL func(Migration) error
 }
 
 // OpenParams configures Open.
