@@ -230,7 +230,7 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		}
 	}
 	if f.Category != "" {
-		q = q.Where("categories.code = ?", f.Category)
+		q = q.Where("categories.code = ?", CategoryCodeKey(f.Category))
 	}
 	if words := strings.TrimSpace(f.Q); words != "" {
 		like := "%" + likeEscape(words) + "%"

@@ -309,6 +309,7 @@ func (d UnitDigest) Empty() bool { return len(d.Overdue) == 0 && len(d.DueSoon) 
 // with its liaisons' addresses, and its waiting assignments with their
 // cases and tips.
 func (s *Store) UnitDigest(ctx context.Context, code string) (UnitDigest, error) {
+	code = UnitCodeKey(code)
 	now := s.clock()
 	db := s.db.WithContext(ctx)
 	var rows []struct {

@@ -271,3 +271,57 @@ func TestIntakePanicFailsOnlyItsBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestCodesAndUsernamesCompareAlike: unit codes, category codes and
+// usernames that differ only in case or surrounding spaces name the same
+// thing on SQLite as on MariaDB: a second spelling is refused, any
+// spelling finds the row, OFFICE9 logs in as office9.
+func TestCodesAndUsernamesCompareAlike(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			if _, err := f.s.AddUnit(f.ctx, UnitParams{Code: "T01", Name: "一镇", Kind: UnitTownship}); err != nil {
+				t.Fatal(err)
+			}
+			for _, code := range []string{"t01", "T01 ", " t01"} {
+				_, err := f.s.AddUnit(f.ctx, UnitParams{Code: code, Name: "重复", Kind: UnitTownship})
+				var ve *ValidationError
+				if !errors.As(err, &ve) || ve.Fields["code"] == "" {
+					t.Fatalf("unit %q after T01: %v, want a validation error on code", code, err)
+				}
+			}
+			if _, err := f.s.AddUnit(f.ctx, UnitParams{Code: "t02 ", Name: "二镇", Kind: UnitTownship}); err != nil {
+				t.Fatal(err)
+			}
+			for _, code := range []string{"T02", "t02", "T02 "} {
+				if u, err := f.s.UnitByCode(f.ctx, code); err != nil || u.Name != "二镇" {
+					t.Fatalf("unit %q: %+v, %v; want 二镇", code, u, err)
+				}
+			}
+			if _, err := f.s.AddCategory(f.ctx, CategoryParams{Code: "Digital", Name: "重复类别"}); err == nil {
+				t.Fatal("category Digital accepted beside digital")
+			}
+			r, err := f.s.CreateTip(f.ctx, TipInput{Category: "DIGITAL ", Township: "t02", Anonymous: true,
+				Content: "乡镇每周要报送三张内容相同的统计表。"})
+			if err != nil {
+				t.Fatalf("tip naming DIGITAL and t02: %v", err)
+			}
+			if c := f.caseRow(r.CaseID); c.TownshipID == nil {
+				t.Fatal("the tip's township was lost")
+			}
+
+			if _, err := f.s.CreateUser(f.ctx, UserParams{Username: "Office9", Password: "correct-horse", Role: RoleOffice}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.s.CreateUser(f.ctx, UserParams{Username: "office9 ", Password: "correct-horse", Role: RoleOffice}); err == nil {
+				t.Fatal("user office9 accepted beside Office9")
+			}
+			for _, name := range []string{"OFFICE9", "office9", " Office9 "} {
+				p, _, err := f.s.Login(f.ctx, name, "correct-horse")
+				if err != nil || p.Username != "office9" {
+					t.Fatalf("login as %q: %+v, %v; want office9", name, p, err)
+				}
+			}
+		})
+	}
+}

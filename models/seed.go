@@ -73,6 +73,7 @@ func (s *Store) Calendar() *Calendar { return s.calendar.Load() }
 // UnitByCode loads a unit.
 func (s *Store) UnitByCode(ctx context.Context, code string) (Unit, error) {
 	var u Unit
+	code = UnitCodeKey(code)
 	if err := s.db.WithContext(ctx).Where("code = ?", code).First(&u).Error; err != nil {
 		return u, interpret(err, "load unit "+code)
 	}
@@ -97,7 +98,7 @@ func (s *Store) CreateUnit(ctx context.Context, code, name, kind string) (Unit, 
 	if kind != UnitTownship && kind != UnitCounty {
 		return Unit{}, invalid("kind", "单位类型应为 township 或 county")
 	}
-	u := Unit{Code: code, Name: name, Kind: kind, Active: true, CreatedAt: s.clock()}
+	u := Unit{Code: UnitCodeKey(code), Name: name, Kind: kind, Active: true, CreatedAt: s.clock()}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return u, invalid("code", "单位代码已存在")
