@@ -325,3 +325,41 @@ func TestCodesAndUsernamesCompareAlike(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledDigestSenderCannotSendTwice: sender A claims a digest and
+// stalls past its lease; B takes it over. A, waking up, is told not to
+// send, cannot finish the digest nor give B's claim back; B's claim holds
+// (a third sender is kept out) until B finishes. One mail.
+func TestStalledDigestSenderCannotSendTwice(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			k := DigestKey{Scope: "unit:T1", Week: "2026-W10"}
+			c, a, err := f.s.ClaimDigest(f.ctx, k)
+			if err != nil || c != ClaimWon {
+				t.Fatalf("A's claim: %v, %v", c, err)
+			}
+			f.advance(DigestLease + time.Second) // A stalls
+			c, bt, err := f.s.ClaimDigest(f.ctx, k)
+			if err != nil || c != ClaimWon {
+				t.Fatalf("B's claim after A's lease: %v, %v", c, err)
+			}
+			f.must("B confirms", f.s.ConfirmDigest(f.ctx, k, bt))
+			// A wakes up.
+			if err := f.s.ConfirmDigest(f.ctx, k, a); !errors.Is(err, ErrClaimLost) {
+				t.Fatalf("A's confirm before sending: %v, want ErrClaimLost", err)
+			}
+			f.must("A releases", f.s.ReleaseDigest(f.ctx, k, a))
+			if err := f.s.FinishDigest(f.ctx, FinishParams{Key: k, Token: a, Status: DigestSkipped}); !errors.Is(err, ErrClaimLost) {
+				t.Fatalf("A's finish: %v, want ErrClaimLost", err)
+			}
+			if c, _, _ := f.s.ClaimDigest(f.ctx, k); c != ClaimBusy {
+				t.Fatalf("a third sender while B sends: %v, want busy (A's release must not free B's claim)", c)
+			}
+			f.must("B finishes", f.s.FinishDigest(f.ctx, FinishParams{Key: k, Token: bt, Status: DigestSent}))
+			if c, _, _ := f.s.ClaimDigest(f.ctx, k); c != ClaimDone {
+				t.Fatalf("claim after B sent: %v, want done", c)
+			}
+		})
+	}
+}
