@@ -47,6 +47,8 @@ Usage:
   jianfu digest send [--week 2026-W48]          send this week's digests now (each at most once)
   jianfu digest preview [--unit CODE] [--html]  print a unit's digest, or the summary without --unit
   jianfu report --year 2025 [--unit CODE]       the annual report section on tips (Markdown)
+  jianfu tasks dead                             list tasks whose retries are spent
+  jianfu tasks retry --all|ID                   run dead tasks again
   jianfu backup --out FILE                      consistent copy of the embedded database, while it runs
   jianfu restore --in FILE                      put a backup in place of the embedded database (jianfu stopped)
 
@@ -117,6 +119,8 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return digestCommand(ctx, cfg, logger, args, out)
 	case "report":
 		return reportCommand(ctx, cfg, logger, args, out)
+	case "tasks":
+		return tasksCommand(ctx, cfg, logger, args, out)
 	case "backup":
 		return backupCommand(ctx, cfg, logger, args, out)
 	case "restore":

@@ -363,3 +363,60 @@ func TestStalledDigestSenderCannotSendTwice(t *testing.T) {
 		})
 	}
 }
+
+// deadQueue answers ErrTaskDead for one task id, as the asynq queue does
+// for a task in its archive, and counts the offers.
+type deadQueue struct {
+	dead   string
+	offers atomic.Int32
+}
+
+func (q *deadQueue) Enqueue(_ context.Context, t Task) error {
+	if t.ID != q.dead {
+		return nil
+	}
+	q.offers.Add(1)
+	return ErrTaskDead
+}
+
+// TestRelayLeavesDeadTasksAlone: an outbox row whose task is dead is
+// marked so on the relay's next offer, and not offered again every minute,
+// until `jianfu tasks retry` revives it.
+func TestRelayLeavesDeadTasksAlone(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			f.tip()
+			f.q.mu.Lock()
+			var task Task
+			for _, q := range f.q.tasks {
+				if q.Type == TaskRouteTip {
+					task = q
+				}
+			}
+			f.q.mu.Unlock()
+			dq := &deadQueue{dead: task.ID}
+			f.s.SetEnqueuer(dq)
+			for range 3 {
+				f.advance(2 * time.Minute)
+				if _, err := f.s.RelayOutbox(f.ctx, RelayParams{}); err != nil {
+					t.Fatalf("relay: %v", err)
+				}
+			}
+			if n := dq.offers.Load(); n != 1 {
+				t.Fatalf("the dead task was offered %d times in three relay passes, want 1", n)
+			}
+			if n, err := f.s.OutboxDead(f.ctx); err != nil || n != 1 {
+				t.Fatalf("%d dead outbox rows (%v), want 1", n, err)
+			}
+			f.must("revive", f.s.ReviveOutbox(f.ctx, []string{task.ID}))
+			f.advance(2 * time.Minute)
+			if _, err := f.s.RelayOutbox(f.ctx, RelayParams{}); err != nil {
+				t.Fatalf("relay: %v", err)
+			}
+			if n := dq.offers.Load(); n != 2 {
+				t.Fatalf("after the retry the task was offered %d times in all, want 2", n)
+			}
+		})
+	}
+}

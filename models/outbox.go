@@ -66,6 +66,10 @@ func parseTaskID(taskID string) (id uint64, createdMicro int64, err error) {
 	return id, createdMicro, nil
 }
 
+// ErrTaskDead: the queue holds the task in its archive, its retries spent
+// (the Enqueuer's answer to offering it again).
+var ErrTaskDead = errors.New("task is dead: its retries are spent")
+
 // ErrForeignTask: a task id names an outbox row this database does not
 // have (a stale task of another or an earlier database sharing the Redis).
 var ErrForeignTask = errors.New("task belongs to no outbox row of this database")
@@ -210,16 +214,51 @@ func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) []uint64 {
 	if s.enq == nil || len(tasks) == 0 {
 		return nil
 	}
-	var ok []uint64
+	var ok, dead []uint64
 	for i, t := range tasks {
-		if err := s.enq.Enqueue(ctx, t.Task()); err != nil {
+		err := s.enq.Enqueue(ctx, t.Task())
+		if errors.Is(err, ErrTaskDead) {
+			dead = append(dead, t.ID) // handled: it waits for `jianfu tasks retry`
+		} else if err != nil {
 			s.log.Warn("enqueue failed; the outbox relay will retry", "task", t.Type, "outbox_id", t.ID,
 				"not_offered", len(tasks)-i, "err", err)
 			break // see handOver
 		}
 		ok = append(ok, t.ID)
 	}
+	if len(dead) > 0 {
+		s.log.Error("dead tasks: retries spent; see `jianfu tasks dead`", "outbox_ids", dead)
+		if err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ? AND dead_at IS NULL", dead).
+			Update("dead_at", s.clock()).Error; err != nil {
+			s.log.Warn("mark outbox rows dead", "err", err)
+		}
+	}
 	return ok
+}
+
+// ReviveOutbox lets the relay offer the outbox rows of these task ids
+// again, after `jianfu tasks retry` (ids of other tasks are ignored).
+func (s *Store) ReviveOutbox(ctx context.Context, taskIDs []string) error {
+	var ids []uint64
+	for _, tid := range taskIDs {
+		if id, _, err := parseTaskID(tid); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ?", ids).Update("dead_at", nil).Error; err != nil {
+		return fmt.Errorf("revive outbox rows: %w", err)
+	}
+	return nil
+}
+
+// OutboxDead counts unfinished outbox rows whose task is dead.
+func (s *Store) OutboxDead(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("done_at IS NULL AND dead_at IS NOT NULL").Count(&n).Error
+	return n, err
 }
 
 // RelayParams selects what RelayOutbox hands to the queue.
@@ -252,7 +291,7 @@ func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 	total := 0
 	var after uint64
 	for {
-		q := s.db.WithContext(ctx).Where("done_at IS NULL AND id > ? AND created_at <= ?", after, now.Add(-p.OlderThan))
+		q := s.db.WithContext(ctx).Where("done_at IS NULL AND dead_at IS NULL AND id > ? AND created_at <= ?", after, now.Add(-p.OlderThan))
 		if !p.All {
 			q = q.Where("enqueued_at IS NULL OR enqueued_at <= ?", now.Add(-p.RetryAfter))
 		}

@@ -216,6 +216,9 @@ type OutboxTask struct {
 	CreatedAt  time.Time `gorm:"not null"`
 	EnqueuedAt *time.Time
 	DoneAt     *time.Time
+	// DeadAt: the queue archived its task after the last retry; the relay
+	// leaves the row alone until `jianfu tasks retry`.
+	DeadAt *time.Time
 }
 
 // TableName is "outbox".
