@@ -420,3 +420,51 @@ func TestRelayLeavesDeadTasksAlone(t *testing.T) {
 		})
 	}
 }
+
+// TestProvisionalCalendar: out of the box, 2027's statutory days off are
+// not working days (除夕 2027-02-05 a Friday, 初三 2027-02-08 a Monday,
+// 清明 2027-04-05 a Monday) though no arrangement was loaded; from 1
+// November 2026 the year is reported unconfirmed until the admin loads the
+// State Council's arrangement. The computation agrees with the published
+// 2025 and 2026 calendars: every computed day is off there.
+func TestProvisionalCalendar(t *testing.T) {
+	official := NewCalendar(DefaultHolidays())
+	for _, year := range []int{2025, 2026} {
+		for _, h := range ProvisionalHolidays(year) {
+			d, _ := time.ParseInLocation(calDayLayout, h.Day, Shanghai())
+			if official.IsWorkday(d) {
+				t.Errorf("computed %s %s is a working day in the State Council's %d calendar", h.Day, h.Name, year)
+			}
+		}
+	}
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			f.now = time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)
+			f.must("bootstrap", f.s.Bootstrap(f.ctx))
+			cal := f.s.Calendar()
+			for day, want := range map[string]bool{"2027-02-05": false, "2027-02-08": false, "2027-04-05": false,
+				"2027-02-04": true, "2027-02-09": true, "2027-10-04": true} {
+				d, _ := time.ParseInLocation(calDayLayout, day, Shanghai())
+				if got := cal.IsWorkday(d); got != want {
+					t.Errorf("%s: working day %v, want %v", day, got, want)
+				}
+			}
+			year, unconfirmed, err := f.s.UnconfirmedYear(f.ctx)
+			if err != nil || year != 2027 || !unconfirmed {
+				t.Fatalf("in December 2026: UnconfirmedYear = %d, %v, %v; want 2027 unconfirmed", year, unconfirmed, err)
+			}
+			f.now = time.Date(2026, 10, 20, 2, 0, 0, 0, time.UTC)
+			if _, unconfirmed, _ := f.s.UnconfirmedYear(f.ctx); unconfirmed {
+				t.Fatal("in October the next year is already reported unconfirmed")
+			}
+			f.now = time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+			if _, err := f.s.ReplaceHolidays(f.ctx, 2027, []Holiday{{Day: "2027-01-01", Kind: HolidayOff, Name: "元旦"}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, unconfirmed, _ := f.s.UnconfirmedYear(f.ctx); unconfirmed {
+				t.Fatal("the loaded arrangement still counts as unconfirmed")
+			}
+		})
+	}
+}

@@ -54,6 +54,9 @@ func (s *Store) Bootstrap(ctx context.Context) error {
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&days).Error; err != nil {
 		return fmt.Errorf("seed holidays: %w", err)
 	}
+	if err := s.seedProvisional(ctx); err != nil {
+		return err
+	}
 	return s.LoadCalendar(ctx)
 }
 
