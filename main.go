@@ -39,6 +39,8 @@ Usage:
   jianfu worker             background workers only
   jianfu scheduler          cron scheduler only (run exactly one)
   jianfu migrate            apply database migrations
+  jianfu migrate status     list the steps: applied, pending, or dirty (started, not finished)
+  jianfu migrate force V    record step V as applied and clear its dirty mark, after checking it by hand
   jianfu user add --username U --password P --role admin|office|leader|liaison [--unit CODE] [--email E]
   jianfu user list
   jianfu user reset --username U [--password P]
@@ -46,6 +48,10 @@ Usage:
   jianfu digest send [--week 2026-W48]          send this week's digests now (each at most once)
   jianfu digest preview [--unit CODE] [--html]  print a unit's digest, or the summary without --unit
   jianfu report --year 2025 [--unit CODE]       the annual report section on tips (Markdown)
+  jianfu tasks dead                             list tasks whose retries are spent
+  jianfu tasks retry --all|ID                   run dead tasks again
+  jianfu backup --out FILE                      consistent copy of the embedded database, while it runs
+  jianfu restore --in FILE                      put a backup in place of the embedded database (jianfu stopped)
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -97,6 +103,9 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 			return err
 		}
 		defer store.Close()
+		if len(args) > 0 {
+			return migrateCommand(ctx, store, args, out)
+		}
 		n, err := migrate(ctx, store)
 		if err != nil {
 			return err
@@ -111,6 +120,12 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return digestCommand(ctx, cfg, logger, args, out)
 	case "report":
 		return reportCommand(ctx, cfg, logger, args, out)
+	case "tasks":
+		return tasksCommand(ctx, cfg, logger, args, out)
+	case "backup":
+		return backupCommand(ctx, cfg, logger, args, out)
+	case "restore":
+		return restoreCommand(ctx, cfg, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -165,6 +166,9 @@ type consolePage struct {
 	Error    string
 	Notice   string
 	Fields   map[string]string
+	// CalendarBanner warns admin and office, from 1 November, that next
+	// year's holiday arrangement has not been loaded (docs/reliability.md).
+	CalendarBanner string
 }
 
 // IsOffice: office staff and administrators act on cases.
@@ -219,6 +223,12 @@ func (con *console) page(c *gin.Context, title, nav string) consolePage {
 	}
 	if msg := doneMessages[c.Query("done")]; msg != "" {
 		pg.Notice = msg
+	}
+	if pg.IsOffice() {
+		if year, unconfirmed, err := con.Store.UnconfirmedYear(c.Request.Context()); err == nil && unconfirmed {
+			pg.CalendarBanner = fmt.Sprintf("%d年节假日安排尚未确认：办理时限暂按法定节日推算，未含调休安排。"+
+				"国务院办公厅通知发布后，请系统管理员在“系统管理 → 节假日”中录入。", year)
+		}
 	}
 	return pg
 }

@@ -70,7 +70,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("jianfu-dummy-password"), 
 func (s *Store) Login(ctx context.Context, username, password string) (Principal, SessionToken, error) {
 	now := s.clock()
 	var u User
-	err := s.db.WithContext(ctx).Where("username = ?", username).First(&u).Error
+	err := s.db.WithContext(ctx).Where("username = ?", UsernameKey(username)).First(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return Principal{}, SessionToken{}, ErrBadCredentials
@@ -136,7 +136,7 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 // username; only its hash is kept, so it is shown once.
 func (s *Store) CreateAPIToken(ctx context.Context, username, name string) (string, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Where("username = ?", username).First(&u).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("username = ?", UsernameKey(username)).First(&u).Error; err != nil {
 		return "", interpret(err, "load user "+username)
 	}
 	tok := randomToken("jf_")

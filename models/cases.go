@@ -247,7 +247,7 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		}
 	}
 	if f.Category != "" {
-		q = q.Where("categories.code = ?", f.Category)
+		q = q.Where("categories.code = ?", CategoryCodeKey(f.Category))
 	}
 	if words := strings.TrimSpace(f.Q); words != "" {
 		like := "%" + likeEscape(words) + "%"
@@ -601,6 +601,7 @@ type RevealedContact struct {
 func (s *Store) RevealContact(ctx context.Context, p Principal, in RevealParams) (RevealedContact, error) {
 	var out RevealedContact
 	err := s.write(ctx, func(w *txWork) error {
+		out = RevealedContact{} // a transaction may run again (see commit)
 		c, err := lockCase(w, p, in.CaseID, ActionRevealContact)
 		if err != nil {
 			return err

@@ -44,6 +44,17 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	if err := db.CreateInBatches(&units, 500).Error; err != nil {
 		return nil, fmt.Errorf("generate units: %w", err)
 	}
+	unitCodes := make([]string, len(units))
+	for i := range units {
+		unitCodes[i] = units[i].Code
+	}
+	unitIDs, err := insertedIDs(db, "units", "code", unitCodes)
+	if err != nil {
+		return nil, fmt.Errorf("generate units: %w", err)
+	}
+	for i := range units {
+		units[i].ID = unitIDs[i]
+	}
 	hash, err := hashPassword("generated-liaison")
 	if err != nil {
 		return nil, err
@@ -82,6 +93,17 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 			if err := tx.CreateInBatches(&tips, batch).Error; err != nil {
 				return err
 			}
+			hashes := make([]string, n)
+			for i := range tips {
+				hashes[i] = tips[i].ReceiptHash
+			}
+			tipIDs, err := insertedIDs(tx, "tips", "receipt_hash", hashes)
+			if err != nil {
+				return err
+			}
+			for i := range tips {
+				tips[i].ID = tipIDs[i]
+			}
 			cases := make([]Case, n)
 			for i, t := range tips {
 				c := Case{TipID: t.ID, CategoryID: t.CategoryID, TownshipID: t.TownshipID, Suggestions: "[]", VerifyTeam: "[]",
@@ -110,6 +132,13 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 			}
 			if err := tx.CreateInBatches(&cases, batch).Error; err != nil {
 				return err
+			}
+			caseIDs, err := insertedIDs(tx, "cases", "tip_id", tipIDs)
+			if err != nil {
+				return err
+			}
+			for i := range cases {
+				cases[i].ID = caseIDs[i]
 			}
 			var asg []Assignment
 			var evs []Event

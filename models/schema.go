@@ -237,6 +237,9 @@ type OutboxTask struct {
 	CreatedAt  time.Time `gorm:"not null"`
 	EnqueuedAt *time.Time
 	DoneAt     *time.Time
+	// DeadAt: the queue archived its task after the last retry; the relay
+	// leaves the row alone until `jianfu tasks retry`.
+	DeadAt *time.Time
 }
 
 // TableName is "outbox".
@@ -258,6 +261,9 @@ type Digest struct {
 	CreatedAt time.Time `gorm:"not null"`
 	ClaimedAt *time.Time
 	SentAt    *time.Time
+	// ClaimToken is the current sender's: only it may finish or release
+	// the claim (a sender whose lease lapsed has lost it).
+	ClaimToken *string `gorm:"size:32"`
 }
 
 // AllModels lists every table's model, for schema checks.

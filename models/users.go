@@ -25,6 +25,7 @@ type UserParams struct {
 // CreateUser adds a staff account; a liaison needs a unit.
 func (s *Store) CreateUser(ctx context.Context, p UserParams) (User, error) {
 	f := map[string]string{}
+	p.Username = UsernameKey(p.Username)
 	if p.Username == "" || len(p.Username) > 64 {
 		f["username"] = "用户名不能为空且不超过64个字符"
 	}
@@ -111,7 +112,7 @@ func (s *Store) ResetPassword(ctx context.Context, username, password string) er
 	if err != nil {
 		return err
 	}
-	res := s.db.WithContext(ctx).Model(&User{}).Where("username = ?", username).Updates(map[string]any{
+	res := s.db.WithContext(ctx).Model(&User{}).Where("username = ?", UsernameKey(username)).Updates(map[string]any{
 		"password_hash": hash, "must_change_password": true, "failed_logins": 0, "locked_until": nil,
 		"updated_at": s.clock()})
 	if res.Error != nil {

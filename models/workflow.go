@@ -658,7 +658,7 @@ func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) er
 		grassroots, county := 0, 0
 		for i, a := range in.Assignments {
 			key := fmt.Sprintf("assignments[%d]", i)
-			code := strings.TrimSpace(a.Unit)
+			code := UnitCodeKey(a.Unit)
 			if seen[code] {
 				f[key+".unit"] = "同一单位不能重复交办"
 				continue
@@ -687,7 +687,7 @@ func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) er
 		}
 		var team []string
 		for _, code := range in.VerifyTeam {
-			code = strings.TrimSpace(code)
+			code = UnitCodeKey(code)
 			if code == "" || slices.Contains(team, code) {
 				continue
 			}
