@@ -133,7 +133,8 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/reply", pFeedback, false, text("text", "已办理。"), caseAction},
 		{"POST", "/api/v1/cases/%d/reopen", pUnsatisfied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/close", pReplied, false, none, caseAction},
-		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), caseAction},
+		// Contact reveal: the office alone (§10.2), not the administrator.
+		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), [5]int{no, ok, no, no, nf}},
 
 		{"GET", "/api/v1/admin/units", "", false, none, adminOnly(ok)},
 		{"POST", "/api/v1/admin/units", "", false, func(n int) any {

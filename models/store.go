@@ -54,6 +54,8 @@ type Store struct {
 	refs refCache
 	// intake groups concurrent tips into shared transactions (intake.go).
 	intake intakeQueue
+	// auth is the credential policy (auth.go); nil means the default.
+	auth atomic.Pointer[AuthPolicy]
 }
 
 // OpenParams configures Open.
@@ -194,6 +196,10 @@ func (s *Store) Close() error {
 
 // SetClock replaces the time source (tests with short clocks).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// DB is the database handle for the domain packages under models/
+// (models/audit); the HTTP layer never uses it.
+func (s *Store) DB() *gorm.DB { return s.db }
 
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
