@@ -162,7 +162,14 @@ func TestPermissionMatrix(t *testing.T) {
 			return map[string]any{"days": []map[string]string{{"day": "2027-01-01", "kind": "off", "name": "元旦"}}}
 		}, adminOnly(ok)},
 		{"GET", "/api/v1/admin/deadlines", "", false, none, adminOnly(ok)},
+		{"GET", "/api/v1/admin/tokens", "", false, none, adminOnly(ok)},
+		{"PUT", "/api/v1/admin/users/leader1", "", false, text("role", "leader"), adminOnly(ok)},
+		// The audit log is the auditor's alone (see auditorWant).
+		{"GET", "/api/v1/audit", "", false, none, [5]int{no, no, no, no, no}},
+		{"GET", "/api/v1/audit/export.csv", "", false, none, [5]int{no, no, no, no, no}},
 	}
+	// The auditor (安全审计员) reads the audit log and nothing else.
+	auditorWant := map[string]int{"/api/v1/audit": ok, "/api/v1/audit/export.csv": ok}
 	who := []string{"admin", "office", "leader", "liaison-d1", "liaison-d2"}
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -173,7 +180,7 @@ func TestPermissionMatrix(t *testing.T) {
 			for _, r := range rows {
 				var id, aid uint64
 				fresh := true
-				for i, name := range append(who, "anonymous") {
+				for i, name := range append(who, "auditor", "anonymous") {
 					n++
 					if fresh && r.state != "" {
 						id, aid = w.bring(r.state)
@@ -201,8 +208,14 @@ func TestPermissionMatrix(t *testing.T) {
 						body = map[string]any{"into": target}
 					}
 					want := anon
-					if i < len(who) {
+					switch {
+					case i < len(who):
 						want = r.want[i]
+					case name == "auditor":
+						want = no
+						if st, ok := auditorWant[r.path]; ok {
+							want = st
+						}
 					}
 					res := w.c[name].JSON(t, r.method, path, body)
 					if res.Status != want {
