@@ -509,3 +509,37 @@ func firstAttachment(t *testing.T, w *wfCounty, aid uint64) uint64 {
 	t.Fatalf("case %d lists no evidence: %s", caseID, res.Raw)
 	return 0
 }
+
+// TestConsoleAuditPage: the auditor's console is the audit log (filters,
+// the CSV link); the auditor opens no case page, and the administrator
+// cannot open the audit page.
+func TestConsoleAuditPage(t *testing.T) {
+	app := startConsoleApp(t, testenv.Backends(t)[0], apptest.Options{NoWorker: true})
+	app.CreateUser(t, models.UserParams{Username: "auditor1", Password: consolePassword, Role: models.RoleAuditor})
+	aud := newConsoleClient(app)
+	aud.login(t, "auditor1")
+	res := aud.get(t, "/console")
+	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/console/audit" {
+		t.Fatalf("auditor's home: %d → %q, want /console/audit", res.Status, res.Header.Get("Location"))
+	}
+	res = aud.get(t, "/console/audit?action=login")
+	if res.Status != http.StatusOK || !strings.Contains(string(res.Raw), "auditor1") || !strings.Contains(string(res.Raw), `id="audit-export"`) {
+		t.Fatalf("audit page: %d\n%.600s", res.Status, res.Raw)
+	}
+	for _, path := range []string{"/console/cases", "/console/dashboard", "/console/admin/users"} {
+		if res := aud.get(t, path); res.Status != http.StatusForbidden {
+			t.Errorf("auditor GET %s: %d, want 403", path, res.Status)
+		}
+	}
+	if res := aud.get(t, "/console/audit?from=yesterday"); res.Status != http.StatusBadRequest {
+		t.Errorf("bad date filter: %d, want 400", res.Status)
+	}
+	adm := newConsoleClient(app)
+	adm.login(t, "admin1")
+	if res := adm.get(t, "/console/audit"); res.Status != http.StatusForbidden {
+		t.Errorf("admin GET /console/audit: %d, want 403", res.Status)
+	}
+	if res := adm.get(t, "/console/cases/9223372036854775808"); res.Status != http.StatusNotFound {
+		t.Errorf("console case 2^63: %d, want 404", res.Status)
+	}
+}
