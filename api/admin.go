@@ -95,6 +95,10 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 	if !readJSON(c, &req) {
 		return
 	}
+	if err := s.touchesAuditor(c, "", req.Role); err != nil {
+		fail(c, err)
+		return
+	}
 	u, err := s.Store.CreateUser(c.Request.Context(), models.UserParams{Username: req.Username, Password: req.Password,
 		Role: req.Role, UnitCode: req.Unit, Email: req.Email, MustChangePassword: true})
 	if err != nil {

@@ -181,6 +181,9 @@ func adminFormEntry(c *gin.Context, section, action string) audit.Entry {
 
 func (con *console) adminCreateUser() gin.HandlerFunc {
 	return con.adminForm("users", "user", func(c *gin.Context) error {
+		if err := con.touchesAuditor(c, "", c.PostForm("role")); err != nil {
+			return err
+		}
 		_, err := con.Store.CreateUser(c.Request.Context(), models.UserParams{Username: strings.TrimSpace(c.PostForm("username")),
 			Password: c.PostForm("password"), Role: c.PostForm("role"), UnitCode: c.PostForm("unit"),
 			Email: strings.TrimSpace(c.PostForm("email")), MustChangePassword: true})
@@ -190,6 +193,9 @@ func (con *console) adminCreateUser() gin.HandlerFunc {
 
 func (con *console) adminResetPassword() gin.HandlerFunc {
 	return con.adminForm("users", "reset", func(c *gin.Context) error {
+		if err := con.touchesAuditor(c, c.PostForm("username"), ""); err != nil {
+			return err
+		}
 		return con.Store.ResetPassword(c.Request.Context(), c.PostForm("username"), c.PostForm("password"))
 	})
 }

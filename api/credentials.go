@@ -72,7 +72,32 @@ func (s *Server) otpConfirm(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"recovery_codes": codes})
 }
 
-// maxTokenName and the body bound of token and user changes.
+// errAuditorAccount keeps the administrator away from auditor accounts
+// (三员分立): whoever could create, reset or re-role an auditor could read
+// the log of their own actions. The operator manages them with `jianfu user`.
+var errAuditorAccount = newError(http.StatusForbidden, "auditor_account",
+	"安全审计员账号只能由运维人员在服务器上用 jianfu user 命令管理")
+
+// touchesAuditor refuses an administrator's change to an auditor account
+// or one that would make an auditor; an unknown user is ErrNotFound.
+func (s *Server) touchesAuditor(c *gin.Context, username string, newRole string) error {
+	if newRole == models.RoleAuditor {
+		return errAuditorAccount
+	}
+	if username == "" {
+		return nil
+	}
+	role, err := s.Store.UserRole(c.Request.Context(), username)
+	if err != nil {
+		return err
+	}
+	if role == models.RoleAuditor {
+		return errAuditorAccount
+	}
+	return nil
+}
+
+// maxAdminJSON bounds the body of token and user changes.
 const maxAdminJSON = 4 << 10
 
 // createOwnToken lets a signed-in user make a bearer token for an
@@ -142,6 +167,14 @@ func (s *Server) adminUpdateUser(c *gin.Context) {
 		return
 	}
 	name := c.Param("username")
+	newRole := ""
+	if req.Role != nil {
+		newRole = *req.Role
+	}
+	if err := s.touchesAuditor(c, name, newRole); err != nil {
+		fail(c, err)
+		return
+	}
 	if req.Disabled != nil && *req.Disabled && name == principal(c).Username {
 		fail(c, fieldError("disabled", "不能停用自己的账号"))
 		return
@@ -177,6 +210,10 @@ func (s *Server) adminResetPassword(c *gin.Context) {
 		return
 	}
 	name := c.Param("username")
+	if err := s.touchesAuditor(c, name, ""); err != nil {
+		fail(c, err)
+		return
+	}
 	pw := req.Password
 	if pw == "" {
 		pw = models.GeneratePassword()
@@ -197,6 +234,10 @@ func (s *Server) adminResetPassword(c *gin.Context) {
 // adminResetOTP removes a user's second factor (a lost phone).
 func (s *Server) adminResetOTP(c *gin.Context) {
 	name := c.Param("username")
+	if err := s.touchesAuditor(c, name, ""); err != nil {
+		fail(c, err)
+		return
+	}
 	if err := s.Store.ResetOTP(c.Request.Context(), name); err != nil {
 		fail(c, err)
 		return

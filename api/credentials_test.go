@@ -202,6 +202,25 @@ func TestCredentialLifecycle(t *testing.T) {
 			if res := admin.JSON(t, "PUT", "/api/v1/admin/users/nobody", map[string]any{"disabled": true}); res.Status != http.StatusNotFound {
 				t.Fatalf("unknown user: %d %s", res.Status, res.Raw)
 			}
+			// 三员分立: the administrator can neither make an auditor nor
+			// take over one (reset, 2FA reset, change, disable).
+			for _, r := range []struct {
+				method, path string
+				body         any
+			}{
+				{"POST", "/api/v1/admin/users", map[string]string{"username": "spy", "password": "Spy-pass-0001", "role": "auditor"}},
+				{"PUT", "/api/v1/admin/users/clerk", map[string]any{"role": "auditor"}},
+				{"PUT", "/api/v1/admin/users/auditor1", map[string]any{"disabled": true}},
+				{"POST", "/api/v1/admin/users/auditor1/password-reset", map[string]string{"password": "Taken-over-01"}},
+				{"POST", "/api/v1/admin/users/auditor1/2fa-reset", nil},
+			} {
+				if res := admin.JSON(t, r.method, r.path, r.body); res.Status != http.StatusForbidden {
+					t.Errorf("%s %s as admin: %d %s, want 403", r.method, r.path, res.Status, res.Raw)
+				}
+			}
+			if w.c["auditor"].JSON(t, "GET", "/api/v1/audit", nil).Status != http.StatusOK {
+				t.Error("the auditor's session did not survive the refused changes")
+			}
 		})
 	}
 }

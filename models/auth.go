@@ -155,6 +155,14 @@ func (s *Store) LoginWith(ctx context.Context, p LoginParams) (Principal, Sessio
 		if n > clientRefuseAfter {
 			return Principal{}, SessionToken{}, &ThrottledError{RetryAfter: start.Add(throttleWindow).Sub(now)}
 		}
+		if n == 1 {
+			// A new window: drop the counts of windows that have passed, so
+			// usernames sprayed at the login do not pile up.
+			if err := s.db.WithContext(ctx).Where("window_start < ?", now.Add(-throttleWindow)).
+				Delete(&LoginThrottle{}).Error; err != nil {
+				s.log.WarnContext(ctx, "purge login counts", "err", err)
+			}
+		}
 	}
 	fail := func(err error) (Principal, SessionToken, error) {
 		if _, _, cerr := s.countFailure(ctx, accountKey, now); cerr != nil {
@@ -188,7 +196,9 @@ func (s *Store) LoginWith(ctx context.Context, p LoginParams) (Principal, Sessio
 		}
 		return Principal{}, SessionToken{}, err
 	}
-	tok := SessionToken{Token: randomToken("s_"), CSRF: rand.Text() + rand.Text(), ExpiresAt: s.sessionExpiry(now, now)}
+	// The cookie lives as long as a session may (12 h); the server ends
+	// the session earlier when it is idle.
+	tok := SessionToken{Token: randomToken("s_"), CSRF: rand.Text() + rand.Text(), ExpiresAt: now.Add(SessionMaxLifetime)}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		upd := map[string]any{"failed_logins": 0, "locked_until": nil}
 		if stale {
@@ -209,7 +219,7 @@ func (s *Store) LoginWith(ctx context.Context, p LoginParams) (Principal, Sessio
 			return err
 		}
 		return tx.Create(&Session{TokenHash: tokenHash(tok.Token), UserID: u.ID, CSRFToken: tok.CSRF,
-			ExpiresAt: tok.ExpiresAt, CreatedAt: now}).Error
+			ExpiresAt: s.sessionExpiry(now, now), CreatedAt: now}).Error
 	})
 	if err != nil {
 		return Principal{}, SessionToken{}, fmt.Errorf("open session: %w", err)

@@ -121,6 +121,15 @@ func (s *Store) ResetPassword(ctx context.Context, username, password string) er
 	})
 }
 
+// UserRole is the role of the named account (ErrNotFound when none).
+func (s *Store) UserRole(ctx context.Context, username string) (string, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Select("role").Where("username = ?", username).Take(&u).Error; err != nil {
+		return "", interpret(err, fmt.Sprintf("user %q", username))
+	}
+	return u.Role, nil
+}
+
 // UserUpdate changes an account; nil fields stay as they are.
 type UserUpdate struct {
 	Disabled *bool
