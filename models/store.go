@@ -46,7 +46,7 @@ type Store struct {
 	secret    []byte
 	deadlines Deadlines
 	calendar  atomic.Pointer[Calendar]
-	now       func() time.Time
+	now       atomic.Pointer[func() time.Time] // SetClock may swap it while in use
 	queries   atomic.Int64
 	// capture, when set, collects the statements sent (benchmark plans).
 	capture atomic.Pointer[[]string]
@@ -78,7 +78,8 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
+	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines}
+	s.SetClock(time.Now)
 	gcfg := &gorm.Config{
 		Logger: logger.Discard,
 		// Writes that need a transaction open one explicitly (s.write).
@@ -195,13 +196,13 @@ func (s *Store) Close() error {
 }
 
 // SetClock replaces the time source (tests with short clocks).
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+func (s *Store) SetClock(now func() time.Time) { s.now.Store(&now) }
 
 // DB is the database handle for the domain packages under models/
 // (models/audit); the HTTP layer never uses it.
 func (s *Store) DB() *gorm.DB { return s.db }
 
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *Store) clock() time.Time { return (*s.now.Load())().UTC().Truncate(time.Microsecond) }
 
 // interpret maps driver errors to the store's sentinels.
 func interpret(err error, what string) error {
