@@ -94,7 +94,7 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	if r.Settle, err = settle(be); err != nil {
 		return nil, err
 	}
-	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "bench-office-pw", Role: models.RoleOffice}); err != nil {
+	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "Bench-office-pw1", Role: models.RoleOffice}); err != nil {
 		return nil, err
 	}
 	token, err := store.CreateAPIToken(ctx, "bench_office", "bench")

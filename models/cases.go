@@ -221,6 +221,10 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 			return page, err
 		case unitID == nil:
 			unitID = &u.ID
+		case p.Role == RoleLiaison && *unitID != u.ID:
+			// Another unit's code lists nothing, whether or not it shares
+			// a case with the liaison's unit: the filter is no oracle.
+			return page, nil
 		case *unitID != u.ID:
 			q = q.Where("EXISTS (SELECT 1 FROM assignments fa2 WHERE fa2.case_id = cases.id AND fa2.unit_id = ?)", u.ID)
 		}

@@ -402,9 +402,12 @@ func TestCaseViews(t *testing.T) {
 			if _, err := f.s.CaseDetail(f.ctx, f.liaisonT, collect); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("undispatched case for a liaison: %v, want ErrNotFound", err)
 			}
-			c, err := f.s.RevealContact(f.ctx, f.admin, RevealParams{CaseID: dual, Reason: "复核"})
+			c, err := f.s.RevealContact(f.ctx, f.office, RevealParams{CaseID: dual, Reason: "复核"})
 			if err != nil || c.Anonymous || c.Contact == nil || c.Contact.Phone != "13800000000" {
 				t.Fatalf("reveal: %+v, %v", c, err)
+			}
+			if _, err := f.s.RevealContact(f.ctx, f.admin, RevealParams{CaseID: dual, Reason: "复核"}); !errors.Is(err, ErrForbidden) {
+				t.Fatalf("admin reveal: %v, want ErrForbidden (office only)", err)
 			}
 			if _, err := f.s.RevealContact(f.ctx, f.leader, RevealParams{CaseID: dual, Reason: "复核"}); !errors.Is(err, ErrForbidden) {
 				t.Fatalf("leader reveal: %v, want ErrForbidden", err)

@@ -46,7 +46,7 @@ type Store struct {
 	secret    []byte
 	deadlines Deadlines
 	calendar  atomic.Pointer[Calendar]
-	now       func() time.Time
+	now       atomic.Pointer[func() time.Time] // SetClock may swap it while in use
 	queries   atomic.Int64
 	retries   atomic.Int64 // transactions run again (commit)
 	// capture, when set, collects the statements sent (benchmark plans).
@@ -64,6 +64,8 @@ type Store struct {
 	// afterDDL, when set, runs between a migration step's DDL and its
 	// version row (tests: a process killed right there).
 	afterDDL func(Migration) error
+	// auth is the credential policy (auth.go); nil means the default.
+	auth atomic.Pointer[AuthPolicy]
 }
 
 // OpenParams configures Open.
@@ -89,7 +91,8 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
+	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines}
+	s.SetClock(time.Now)
 	var err error
 	if s.files, err = newFileKeys(s.subkey("attachment/1"), p.FileKeys); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -214,9 +217,9 @@ func (s *Store) Close() error {
 }
 
 // SetClock replaces the time source (tests with short clocks).
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+func (s *Store) SetClock(now func() time.Time) { s.now.Store(&now) }
 
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *Store) clock() time.Time { return (*s.now.Load())().UTC().Truncate(time.Microsecond) }
 
 // interpret maps driver errors to the store's sentinels.
 func interpret(err error, what string) error {

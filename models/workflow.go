@@ -127,7 +127,8 @@ var workflow = []Transition{
 	{ActionRate, []string{StageFeedback}, []string{ActorTipster}, []string{StageFeedback, StageClosed}, []string{EventRated, EventClosed}},
 	{ActionReopen, []string{StageFeedback}, officeRoles, []string{StageRectify}, []string{EventReopened}},
 	{ActionClose, []string{StageFeedback}, officeRoles, []string{StageClosed}, []string{EventClosed}},
-	{ActionRevealContact, allStages, officeRoles, nil, []string{EventContactRevealed}},
+	// Contact reveal: the office alone, not even the administrator (§10.2).
+	{ActionRevealContact, allStages, []string{RoleOffice}, nil, []string{EventContactRevealed}},
 }
 
 // eventPublic says which event kinds the tipster sees: stage changes and
