@@ -233,11 +233,9 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		q = q.Where("categories.code = ?", f.Category)
 	}
 	if words := strings.TrimSpace(f.Q); words != "" {
-		like := "%" + likeEscape(words) + "%"
-		if id, err := strconv.ParseUint(words, 10, 64); err == nil {
-			q = q.Where("(cases.id = ? OR tips.title LIKE ? ESCAPE '!' OR tips.content LIKE ? ESCAPE '!')", id, like, like)
-		} else {
-			q = q.Where("(tips.title LIKE ? ESCAPE '!' OR tips.content LIKE ? ESCAPE '!')", like, like)
+		var msg string
+		if q, msg = s.searchFilter(q, words); msg != "" {
+			bad["q"] = msg
 		}
 	}
 	for _, d := range []struct {
@@ -273,11 +271,19 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	default:
 		bad["sort"] = "排序应为 id 或 due"
 	}
+	// A period of submission walks the index on created_at, newest first,
+	// so a page of an old year reads a page of rows, not every newer case.
+	byCreated := !byDue && unitID == nil && (f.From != "" || f.To != "")
 	if f.Cursor != "" {
 		due, id, ok := decodeCursor(f.Cursor, byDue)
+		if byCreated {
+			due, id, ok = decodeCreatedCursor(f.Cursor)
+		}
 		switch {
 		case !ok:
 			bad["cursor"] = "分页游标无效，请从第一页重新查询"
+		case byCreated:
+			q = q.Where("cases.created_at <= ? AND (cases.created_at < ? OR cases.id < ?)", due, due, id)
 		case byDue:
 			q = q.Where("(cases.due_at > ? OR (cases.due_at = ? AND cases.id > ?))", due, due, id)
 		default:
@@ -308,6 +314,8 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	}
 	if byDue {
 		q = q.Where("cases.due_at IS NOT NULL").Order("cases.due_at, cases.id")
+	} else if byCreated {
+		q = q.Order("cases.created_at DESC, cases.id DESC")
 	} else {
 		q = q.Order(idCol + " DESC")
 	}
@@ -319,6 +327,9 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
 		page.NextCursor = encodeCursor(last.DueAt, last.ID, byDue)
+		if byCreated {
+			page.NextCursor = encodeCreatedCursor(last.CreatedAt, last.ID)
+		}
 	}
 	ids := make([]uint64, len(rows))
 	for i, r := range rows {
@@ -383,6 +394,26 @@ func decodeCursor(c string, byDue bool) (time.Time, uint64, bool) {
 	us, err1 := strconv.ParseInt(micros, 10, 64)
 	id, err2 := strconv.ParseUint(idText, 10, 64)
 	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, false
+	}
+	return time.UnixMicro(us).UTC(), id, true
+}
+
+// encodeCreatedCursor and decodeCreatedCursor carry the last row of a
+// list ordered by submission time.
+func encodeCreatedCursor(at time.Time, id uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("c" + strconv.FormatInt(at.UnixMicro(), 10) + "_" + strconv.FormatUint(id, 10)))
+}
+
+func decodeCreatedCursor(c string) (time.Time, uint64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 'c' {
+		return time.Time{}, 0, false
+	}
+	micros, idText, ok := strings.Cut(string(b[1:]), "_")
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	id, err2 := strconv.ParseUint(idText, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
 		return time.Time{}, 0, false
 	}
 	return time.UnixMicro(us).UTC(), id, true

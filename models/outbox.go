@@ -148,10 +148,17 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 // commit runs fn in one transaction and returns what it queued.
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	dirty := &dirtyCases{}
+	err := s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {
 		w.tx = tx
 		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
-		return fn(w)
+		dirty.take()
+		if err := fn(w); err != nil {
+			return err
+		}
+		// The cases whose events fn wrote: their search documents and
+		// statistics change in this same transaction (readmodels.go).
+		return s.refreshReadModels(tx, dirty.take())
 	})
 	return w, err
 }

@@ -54,7 +54,11 @@ func (s *Store) Bootstrap(ctx context.Context) error {
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&days).Error; err != nil {
 		return fmt.Errorf("seed holidays: %w", err)
 	}
-	return s.LoadCalendar(ctx)
+	if err := s.LoadCalendar(ctx); err != nil {
+		return err
+	}
+	_, err := s.BackfillReadModels(ctx, nil)
+	return err
 }
 
 // LoadCalendar reads the holiday calendar into memory.

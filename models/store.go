@@ -126,6 +126,9 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if err := s.countQueries(); err != nil {
 		return nil, err
 	}
+	if err := s.registerReadModelHook(); err != nil {
+		return nil, err
+	}
 	s.calendar.Store(NewCalendar(nil))
 	return s, nil
 }
