@@ -61,7 +61,9 @@ func TestRollupsEqualDirectCount(t *testing.T) {
 			actions := []func(){
 				submit,
 				func() { try(f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: pick()})) },
-				func() { try(f.s.RejectCase(f.ctx, f.office, RejectParams{CaseID: pick(), Reason: "不属于受理范围。"})) },
+				func() {
+					try(f.s.RejectCase(f.ctx, f.office, RejectParams{CaseID: pick(), Reason: "不属于受理范围。"}))
+				},
 				func() { try(f.s.MergeCase(f.ctx, f.office, MergeParams{CaseID: pick(), Into: pick()})) },
 				func() {
 					units := [][]AssignmentInput{{{Unit: "T1", Role: AssignGrassroots}}, {{Unit: "D1", Role: AssignCounty}},
@@ -99,14 +101,20 @@ func TestRollupsEqualDirectCount(t *testing.T) {
 						try(err)
 					}
 				},
-				func() { try(f.s.ReplyToTipster(f.ctx, f.office, ReplyParams{CaseID: pick(), Text: "已整改，情况如下。"})) },
+				func() {
+					try(f.s.ReplyToTipster(f.ctx, f.office, ReplyParams{CaseID: pick(), Text: "已整改，情况如下。"}))
+				},
 				func() {
 					id := pick()
 					rating := []string{RatingSatisfied, RatingBasically, RatingUnsatisfied, RatingUnsatisfied}[r.IntN(4)]
 					try(f.s.EvaluateTip(f.ctx, receipts[id], rating, ""))
 				},
-				func() { try(f.s.ReopenCase(f.ctx, f.office, ReopenParams{CaseID: pick(), Reason: "举报人不满意，重新整改。"})) },
-				func() { try(f.s.CloseCase(f.ctx, f.office, CloseParams{CaseID: pick(), Note: "经复核，已按要求整改到位。"})) },
+				func() {
+					try(f.s.ReopenCase(f.ctx, f.office, ReopenParams{CaseID: pick(), Reason: "举报人不满意，重新整改。"}))
+				},
+				func() {
+					try(f.s.CloseCase(f.ctx, f.office, CloseParams{CaseID: pick(), Note: "经复核，已按要求整改到位。"}))
+				},
 			}
 
 			compare := func(when string) {
