@@ -45,6 +45,7 @@ Usage:
   jianfu digest send [--week 2026-W48]          send this week's digests now (each at most once)
   jianfu digest preview [--unit CODE] [--html]  print a unit's digest, or the summary without --unit
   jianfu report --year 2025 [--unit CODE]       the annual report section on tips (Markdown)
+  jianfu demo --cases N [--seed S]              fill an empty database with a generated county of N cases
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -110,6 +111,8 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return digestCommand(ctx, cfg, logger, args, out)
 	case "report":
 		return reportCommand(ctx, cfg, logger, args, out)
+	case "demo":
+		return demoCommand(ctx, cfg, logger, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }

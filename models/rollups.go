@@ -336,6 +336,16 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 		return strings.Compare(fmt.Sprintf("%s|%s|%s|%03d", a.grain, a.day, a.grp, a.slot),
 			fmt.Sprintf("%s|%s|%s|%03d", b.grain, b.day, b.grp, b.slot))
 	})
+	// At most 500 rows a statement: SQLite takes 32766 values at most.
+	for start := 0; start < len(keys); start += 500 {
+		if err := s.addToRollups(tx, keys[start:min(start+500, len(keys))], deltas); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) addToRollups(tx *gorm.DB, keys []rollupKey, deltas map[rollupKey]*statsVec) error {
 	var b strings.Builder
 	b.WriteString("INSERT INTO stats_rollups (grain, day, grp, slot, " + strings.Join(rollupColumns, ", ") + ") VALUES ")
 	row := "(?, ?, ?, ?" + strings.Repeat(", ?", len(rollupColumns)) + ")"
