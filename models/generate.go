@@ -329,3 +329,35 @@ func (s *Store) BenchBusiestUnit(ctx context.Context) (string, error) {
 	}
 	return code, nil
 }
+
+// BenchExplainReads returns the plans of the statements behind the read
+// paths: the keyword search, a year's list by submission date, and the
+// statistics of a year.
+func (s *Store) BenchExplainReads(ctx context.Context, words string, year int) (search, dates, stats string, err error) {
+	office := Principal{Role: RoleOffice, Username: "bench"}
+	capture := func(fn func() error) (string, error) {
+		var stmts []string
+		s.capture.Store(&stmts)
+		defer s.capture.Store(nil)
+		if err := fn(); err != nil {
+			return "", err
+		}
+		return s.explain(ctx, stmts), nil
+	}
+	if search, err = capture(func() error {
+		_, err := s.ListCases(ctx, office, CaseFilter{Q: words, Limit: 20})
+		return err
+	}); err != nil {
+		return
+	}
+	day := fmt.Sprintf("%d-", year)
+	if dates, err = capture(func() error {
+		_, err := s.ListCases(ctx, office, CaseFilter{From: day + "01-01", To: day + "12-31", Limit: 20})
+		return err
+	}); err != nil {
+		return
+	}
+	from, to := YearPeriod(year)
+	stats, err = capture(func() error { _, err := s.Stats(ctx, StatsParams{From: from, To: to}); return err })
+	return
+}
