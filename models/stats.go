@@ -21,12 +21,13 @@ import (
 // period it was received in. Typical-case publications are the one
 // exception: they count in the period they were published in.
 //
-// Every count is aggregated in the database by one scan of the period's
-// cases (by the index on cases.created_at) with GROUP BY; the per-case
-// probes it makes (assignments, overdue events, tips) go through indexes.
-// Working days depend on the holiday calendar, which SQL does not know, so
-// the stage durations stream the period's stage changes once and add them
-// up here.
+// By default the figures are read from rollups kept in the same
+// transaction as every change (rollups.go); the direct count below — one
+// scan of the period's cases by the index on cases.created_at with GROUP
+// BY, per-case probes through indexes, the stage changes streamed once and
+// their working days added up here, since SQL does not know the holiday
+// calendar — stays as the reference they are tested against, and answers
+// a unit's figures and periods that do not start at midnight.
 
 // StatsParams selects the cases the figures describe.
 type StatsParams struct {
