@@ -234,7 +234,7 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	}
 	if words := strings.TrimSpace(f.Q); words != "" {
 		var msg string
-		if q, msg = s.searchFilter(q, words); msg != "" {
+		if q, msg = s.searchFilter(q, words, p.Role != RoleLiaison); msg != "" {
 			bad["q"] = msg
 		}
 	}

@@ -88,29 +88,40 @@ func searchTerms(texts ...string) string {
 	return strings.Join(terms, " ")
 }
 
+// maxQueryTerms bounds the full-text work of one query: the candidates
+// of the first terms are a superset of the answer, and the text check
+// does the rest.
+const maxQueryTerms = 12
+
 // searchQuery turns the user's words into the full-text query of the
-// dialect; ok is false when the words hold no letter or digit.
+// dialect; ok is false when the words hold no letter or digit. A query
+// with pairs leaves out its one-character words (prefix terms cost the
+// most and narrow the least), and uses at most maxQueryTerms terms.
 func searchQuery(dialect, words string) (query string, ok bool) {
-	var terms []string
+	var pairs, singles []string
 	seen := map[string]bool{}
 	for _, run := range searchRuns(words) {
-		var ts []string
 		if len(run) == 1 {
-			ts = []string{searchTerm(run[0]) + "*"}
-		}
-		for i := 0; i+1 < len(run); i++ {
-			ts = append(ts, searchTerm(run[i], run[i+1]))
-		}
-		for _, t := range ts {
-			if !seen[t] {
+			if t := searchTerm(run[0]) + "*"; !seen[t] {
 				seen[t] = true
-				terms = append(terms, t)
+				singles = append(singles, t)
 			}
 		}
+		for i := 0; i+1 < len(run); i++ {
+			if t := searchTerm(run[i], run[i+1]); !seen[t] {
+				seen[t] = true
+				pairs = append(pairs, t)
+			}
+		}
+	}
+	terms := pairs
+	if len(terms) == 0 {
+		terms = singles
 	}
 	if len(terms) == 0 {
 		return "", false
 	}
+	terms = terms[:min(len(terms), maxQueryTerms)]
 	if dialect == "mysql" {
 		return "+" + strings.Join(terms, " +"), true
 	}
@@ -118,9 +129,11 @@ func searchQuery(dialect, words string) (query string, ok bool) {
 }
 
 // searchFilter narrows q to the cases whose text contains words (or, if
-// words is a number, the case of that id). It returns a field error
-// message when the words cannot be searched.
-func (s *Store) searchFilter(q *gorm.DB, words string) (*gorm.DB, string) {
+// words is a number, the case of that id). The text of tips merged into a
+// case counts only when withMerged: a liaison never reads those tips, so
+// the search must not answer questions about them either. It returns a
+// field error message when the words cannot be searched.
+func (s *Store) searchFilter(q *gorm.DB, words string, withMerged bool) (*gorm.DB, string) {
 	if utf8.RuneCountInString(words) > maxQueryRunes {
 		return q, fmt.Sprintf("搜索词不能超过%d个字", maxQueryRunes)
 	}
@@ -135,9 +148,12 @@ func (s *Store) searchFilter(q *gorm.DB, words string) (*gorm.DB, string) {
 	like := "%" + likeEscape(words) + "%"
 	// The text itself decides: the tip's fields one by one, then those of
 	// the tips merged into the case.
-	verify := "(tips.title LIKE @like ESCAPE '!' OR tips.content LIKE @like ESCAPE '!' OR tips.implicated_unit LIKE @like ESCAPE '!'" +
-		" OR EXISTS (SELECT 1 FROM cases mc JOIN tips mt ON mt.id = mc.tip_id WHERE mc.merged_into_id = cases.id" +
-		" AND (mt.title LIKE @like ESCAPE '!' OR mt.content LIKE @like ESCAPE '!' OR mt.implicated_unit LIKE @like ESCAPE '!')))"
+	verify := "tips.title LIKE @like ESCAPE '!' OR tips.content LIKE @like ESCAPE '!' OR tips.implicated_unit LIKE @like ESCAPE '!'"
+	if withMerged {
+		verify += " OR EXISTS (SELECT 1 FROM cases mc JOIN tips mt ON mt.id = mc.tip_id WHERE mc.merged_into_id = cases.id" +
+			" AND (mt.title LIKE @like ESCAPE '!' OR mt.content LIKE @like ESCAPE '!' OR mt.implicated_unit LIKE @like ESCAPE '!'))"
+	}
+	verify = "(" + verify + ")"
 	var candidates string
 	if s.dialect == "mysql" {
 		candidates = "cases.id IN (SELECT cs.case_id FROM case_search cs WHERE MATCH (cs.terms) AGAINST (@match IN BOOLEAN MODE))"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"jianfu/testenv"
@@ -99,6 +100,18 @@ func TestSearchWords(t *testing.T) {
 			if got := search(CaseFilter{Q: "甲乙丙"}); !slices.Equal(got, []uint64{merged, quota}) {
 				t.Errorf("甲乙丙 after the merge: %v, want %v", got, []uint64{merged, quota})
 			}
+			// A liaison of the unit handling the surviving case never reads
+			// the merged tip, and cannot probe it by searching.
+			f.must("accept", f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: quota}))
+			f.dual(quota)
+			for _, q := range []string{"甲乙丙", "层层加码"} {
+				page, err := f.s.ListCases(f.ctx, f.liaisonT, CaseFilter{Q: q})
+				f.must("liaison search", err)
+				want := map[string]int{"甲乙丙": 0, "层层加码": 1}[q]
+				if len(page.Items) != want {
+					t.Errorf("liaison searching %s: %d cases, want %d", q, len(page.Items), want)
+				}
+			}
 
 			// Text that changes with an event (as an edit or a redaction
 			// would) is found by its new words and no longer by its old.
@@ -144,8 +157,14 @@ func TestSearchTerms(t *testing.T) {
 	if got, want := searchTerms("打卡A"), "x61 xe58da161 xe68993e58da1"; got != want {
 		t.Errorf("terms = %q, want %q", got, want)
 	}
-	if q, ok := searchQuery("mysql", "打卡 a"); !ok || q != "+xe68993e58da1 +x61*" {
+	if q, ok := searchQuery("mysql", "打卡 a"); !ok || q != "+xe68993e58da1" {
+		t.Errorf("mysql query = %q (one-character words left to the text check)", q)
+	}
+	if q, ok := searchQuery("mysql", "打 a"); !ok || q != "+xe68993* +x61*" {
 		t.Errorf("mysql query = %q", q)
+	}
+	if q, _ := searchQuery("sqlite", "一二三四五六七八九十百千万亿"); strings.Count(q, " AND ") != maxQueryTerms-1 {
+		t.Errorf("a long query has %d terms, want %d: %q", strings.Count(q, " AND ")+1, maxQueryTerms, q)
 	}
 	if q, ok := searchQuery("sqlite", "打卡签"); !ok || q != "xe68993e58da1 AND xe58da1e7adbe" {
 		t.Errorf("sqlite query = %q", q)
