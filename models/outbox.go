@@ -149,16 +149,20 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
 	dirty := &dirtyCases{}
-	err := s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {
-		w.tx = tx
-		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
-		dirty.take()
-		if err := fn(w); err != nil {
-			return err
-		}
-		// The cases whose events fn wrote: their search documents and
-		// statistics change in this same transaction (readmodels.go).
-		return s.refreshReadModels(tx, dirty.take())
+	// Every transaction now also adds to shared rollup rows, whose inserts
+	// can meet another writer's gap lock: a deadlock victim runs again.
+	err := retryDeadlocks(func() error {
+		return s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {
+			w.tx = tx
+			w.tasks, w.timers = w.tasks[:0], w.timers[:0]
+			dirty.take()
+			if err := fn(w); err != nil {
+				return err
+			}
+			// The cases whose events fn wrote: their search documents and
+			// statistics change in this same transaction (readmodels.go).
+			return s.refreshReadModels(tx, dirty.take())
+		})
 	})
 	return w, err
 }
