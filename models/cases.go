@@ -232,9 +232,9 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	if f.Category != "" {
 		q = q.Where("categories.code = ?", f.Category)
 	}
-	if words := strings.TrimSpace(f.Q); words != "" {
-		var msg string
-		if q, msg = s.searchFilter(q, words, p.Role != RoleLiaison); msg != "" {
+	words := strings.TrimSpace(f.Q)
+	if words != "" {
+		if _, _, msg := s.searchCondition(words, true, true); msg != "" {
 			bad["q"] = msg
 		}
 	}
@@ -319,9 +319,10 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	} else {
 		q = q.Order(idCol + " DESC")
 	}
-	var rows []caseRow
-	if err := q.Limit(limit + 1).Scan(&rows).Error; err != nil {
-		return page, fmt.Errorf("list cases: %w", err)
+	rows, err := s.listRows(ctx, q, listSearch{words: words, withMerged: p.Role != RoleLiaison,
+		recentFirst: !byDue && !byCreated && unitID == nil, cursor: f.Cursor}, limit+1)
+	if err != nil {
+		return page, err
 	}
 	if len(rows) > limit {
 		rows = rows[:limit]
@@ -346,6 +347,62 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 		}
 	}
 	return page, nil
+}
+
+// listSearch is the keyword part of a list query.
+type listSearch struct {
+	words, cursor string
+	withMerged    bool
+	// recentFirst: the list is newest first by case id over all cases, so
+	// the newest recentWindow cases may be read without the index.
+	recentFirst bool
+}
+
+// listRows runs the list query q for n rows. A search reads the newest
+// cases first with the text check alone and asks the full-text index only
+// for what that window did not fill (docs/search.md).
+func (s *Store) listRows(ctx context.Context, q *gorm.DB, ls listSearch, n int) ([]caseRow, error) {
+	var rows []caseRow
+	if ls.words == "" {
+		if err := q.Limit(n).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		return rows, nil
+	}
+	indexed, args, _ := s.searchCondition(ls.words, ls.withMerged, true)
+	if !ls.recentFirst {
+		if err := q.Where(indexed, args).Limit(n).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("search cases: %w", err)
+		}
+		return rows, nil
+	}
+	var top struct{ ID *uint64 }
+	if err := s.db.WithContext(ctx).Raw("SELECT MAX(id) AS id FROM cases").Scan(&top).Error; err != nil {
+		return nil, fmt.Errorf("search cases: newest id: %w", err)
+	}
+	upper := uint64(0)
+	if top.ID != nil {
+		upper = *top.ID + 1
+	}
+	if _, id, ok := decodeCursor(ls.cursor, false); ls.cursor != "" && ok {
+		upper = min(upper, id)
+	}
+	floor := uint64(0)
+	if upper > s.searchWindow {
+		floor = upper - s.searchWindow
+	}
+	plain, args, _ := s.searchCondition(ls.words, ls.withMerged, false)
+	if err := q.Session(&gorm.Session{}).Where(plain, args).Where("cases.id >= ?", floor).Limit(n).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("search recent cases: %w", err)
+	}
+	if len(rows) >= n || floor == 0 {
+		return rows, nil
+	}
+	var older []caseRow
+	if err := q.Session(&gorm.Session{}).Where(indexed, args).Where("cases.id < ?", floor).Limit(n - len(rows)).Scan(&older).Error; err != nil {
+		return nil, fmt.Errorf("search cases: %w", err)
+	}
+	return append(rows, older...), nil
 }
 
 // oldestCaseIn is the smallest id of a case now in one of stages (index

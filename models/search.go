@@ -134,16 +134,32 @@ func searchQuery(dialect, words string) (query string, ok bool) {
 // the search must not answer questions about them either. It returns a
 // field error message when the words cannot be searched.
 func (s *Store) searchFilter(q *gorm.DB, words string, withMerged bool) (*gorm.DB, string) {
+	cond, args, msg := s.searchCondition(words, withMerged, true)
+	if msg != "" {
+		return q, msg
+	}
+	return q.Where(cond, args), ""
+}
+
+// recentWindow is how many of the newest cases a search reads directly,
+// text check only, before it asks the full-text index: a common word fills
+// a page from the newest few dozen cases, where the index would first
+// collect every one of its hundreds of thousands of cases.
+const recentWindow = 3000
+
+// searchCondition is the WHERE condition of a search, with or without the
+// full-text index (without: the text check alone, for the recent window).
+func (s *Store) searchCondition(words string, withMerged, useIndex bool) (string, map[string]any, string) {
 	if utf8.RuneCountInString(words) > maxQueryRunes {
-		return q, fmt.Sprintf("搜索词不能超过%d个字", maxQueryRunes)
+		return "", nil, fmt.Sprintf("搜索词不能超过%d个字", maxQueryRunes)
 	}
 	id, idErr := parseCaseID(words)
 	match, ok := searchQuery(s.dialect, words)
 	if !ok {
 		if idErr == nil {
-			return q.Where("cases.id = ?", id), ""
+			return "cases.id = @id", map[string]any{"id": id}, ""
 		}
-		return q, "搜索词应包含汉字、字母或数字"
+		return "", nil, "搜索词应包含汉字、字母或数字"
 	}
 	like := "%" + likeEscape(words) + "%"
 	// The text itself decides: the tip's fields one by one, then those of
@@ -161,11 +177,14 @@ func (s *Store) searchFilter(q *gorm.DB, words string, withMerged bool) (*gorm.D
 		candidates = "cases.id IN (SELECT rowid FROM case_search_fts WHERE case_search_fts MATCH @match)"
 	}
 	args := map[string]any{"like": like, "match": match, "id": id}
-	cond := candidates + " AND " + verify
+	cond := verify
+	if useIndex {
+		cond = candidates + " AND " + verify
+	}
 	if idErr == nil {
 		cond = "(cases.id = @id OR (" + cond + "))"
 	}
-	return q.Where(cond, args), ""
+	return cond, args, ""
 }
 
 // textRow is one tip text that belongs to a case's search document.

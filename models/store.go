@@ -54,6 +54,9 @@ type Store struct {
 	refs refCache
 	// intake groups concurrent tips into shared transactions (intake.go).
 	intake intakeQueue
+	// searchWindow is how many of the newest cases a search reads before
+	// asking the full-text index (recentWindow; tests make it small).
+	searchWindow uint64
 }
 
 // OpenParams configures Open.
@@ -76,7 +79,7 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
+	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now, searchWindow: recentWindow}
 	gcfg := &gorm.Config{
 		Logger: logger.Discard,
 		// Writes that need a transaction open one explicitly (s.write).
