@@ -315,6 +315,11 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	if byDue {
 		q = q.Where("cases.due_at IS NOT NULL").Order("cases.due_at, cases.id")
 	} else if byCreated {
+		if s.dialect == "mysql" {
+			// MariaDB otherwise starts from the small categories table and
+			// sorts a year of cases (655 ms at 100k cases).
+			q = q.Table("cases FORCE INDEX (ix_cases_created)")
+		}
 		q = q.Order("cases.created_at DESC, cases.id DESC")
 	} else {
 		q = q.Order(idCol + " DESC")

@@ -16,13 +16,13 @@ import (
 // fast"). Each case's contribution to the figures — its counts, computed by
 // the very SQL of the direct path for that one case, and its stage stays in
 // working days — is stored in case_stats; stats_rollups holds the sums of
-// those contributions per day and per month of receipt, per group
+// those contributions per day, month and year of receipt, per group
 // (channel, category, township, unit) and per slot (case id mod 8, so that
 // concurrent writers of one day seldom wait on the same row). When a case
 // changes, refreshRollups recomputes its contribution and adds the
 // difference to the rollup rows, in the same transaction. A period is then
-// read as whole months plus the days at its edges: thousands of rows, not
-// a million cases. "当前逾期" depends on the clock, not on any event, so it
+// read as whole years, whole months at their edges and days at theirs:
+// thousands of rows, not a million cases. "当前逾期" depends on the clock, not on any event, so it
 // is not rolled up: it is counted live from the few open cases past their
 // due time (index on stage, due_at).
 
@@ -235,7 +235,7 @@ func (f *caseFacts) add(deltas map[rollupKey]*statsVec, caseID uint64, sign int6
 	}
 	slot := int(caseID % rollupSlots)
 	put := func(grp string, v statsVec) {
-		for _, key := range []rollupKey{{"d", f.Day, grp, slot}, {"m", f.Day[:8] + "01", grp, slot}} {
+		for _, key := range []rollupKey{{"d", f.Day, grp, slot}, {"m", f.Day[:8] + "01", grp, slot}, {"y", f.Day[:5] + "01-01", grp, slot}} {
 			d := deltas[key]
 			if d == nil {
 				d = &statsVec{}
@@ -385,23 +385,16 @@ func (s *Store) addToRollups(tx *gorm.DB, keys []rollupKey, deltas map[rollupKey
 // false when the period does not start and end at midnight in
 // Asia/Shanghai (the rollups know days, not hours).
 func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any) (groups map[string]*StatsRow, days map[string]map[string]*Average, err error) {
-	from, to := st.From.In(Shanghai()), st.To.In(Shanghai())
-	fromDay, toDay := from.Format(calDayLayout), to.Format(calDayLayout)
-	firstMonth := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, Shanghai())
-	if firstMonth.Before(from) {
-		firstMonth = firstMonth.AddDate(0, 1, 0)
-	}
-	lastMonth := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, Shanghai())
-	var where string
+	var parts []string
 	var wargs []any
-	if firstMonth.Before(lastMonth) {
-		fm, lm := firstMonth.Format(calDayLayout), lastMonth.Format(calDayLayout)
-		where = "(grain = 'm' AND day >= ? AND day < ?) OR (grain = 'd' AND day >= ? AND day < ?) OR (grain = 'd' AND day >= ? AND day < ?)"
-		wargs = []any{fm, lm, fromDay, fm, lm, toDay}
-	} else {
-		where = "grain = 'd' AND day >= ? AND day < ?"
-		wargs = []any{fromDay, toDay}
+	for _, r := range rollupRanges(st.From.In(Shanghai()), st.To.In(Shanghai())) {
+		parts = append(parts, "(grain = ? AND day >= ? AND day < ?)")
+		wargs = append(wargs, r.grain, r.from, r.to)
 	}
+	if len(parts) == 0 {
+		parts = []string{"1 = 0"}
+	}
+	where := strings.Join(parts, " OR ")
 	sums := make([]string, len(rollupColumns))
 	for i, c := range rollupColumns {
 		sums[i] = "SUM(" + c + ")"
@@ -483,6 +476,51 @@ func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any)
 		}
 	}
 	return groups, days, nil
+}
+
+// rollupRange is a run of rollup rows of one grain, days [from, to).
+type rollupRange struct{ grain, from, to string }
+
+// rollupRanges cuts the period [from, to) (midnights in Asia/Shanghai)
+// into whole years, whole months at their edges and days at theirs: a
+// ten-year period reads ten years of rows, not 3650 days.
+func rollupRanges(from, to time.Time) []rollupRange {
+	day := func(t time.Time) string { return t.Format(calDayLayout) }
+	var out []rollupRange
+	months := func(a, b time.Time) {
+		if !a.Before(b) {
+			return
+		}
+		fm := time.Date(a.Year(), a.Month(), 1, 0, 0, 0, 0, Shanghai())
+		if fm.Before(a) {
+			fm = fm.AddDate(0, 1, 0)
+		}
+		lm := time.Date(b.Year(), b.Month(), 1, 0, 0, 0, 0, Shanghai())
+		if !fm.Before(lm) {
+			out = append(out, rollupRange{"d", day(a), day(b)})
+			return
+		}
+		out = append(out, rollupRange{"m", day(fm), day(lm)})
+		if a.Before(fm) {
+			out = append(out, rollupRange{"d", day(a), day(fm)})
+		}
+		if lm.Before(b) {
+			out = append(out, rollupRange{"d", day(lm), day(b)})
+		}
+	}
+	fy := time.Date(from.Year(), 1, 1, 0, 0, 0, 0, Shanghai())
+	if fy.Before(from) {
+		fy = fy.AddDate(1, 0, 0)
+	}
+	ly := time.Date(to.Year(), 1, 1, 0, 0, 0, 0, Shanghai())
+	if !fy.Before(ly) {
+		months(from, to)
+		return out
+	}
+	out = append(out, rollupRange{"y", day(fy), day(ly)})
+	months(from, fy)
+	months(ly, to)
+	return out
 }
 
 // rollupsCover reports whether the rollups can answer the period: it
