@@ -59,6 +59,7 @@ Usage:
   jianfu tasks retry --all|ID                   run dead tasks again
   jianfu backup --out FILE                      consistent copy of the embedded database, while it runs
   jianfu restore --in FILE                      put a backup in place of the embedded database (jianfu stopped)
+  jianfu demo --cases N [--seed S]              fill an empty database with a generated county of N cases
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -133,6 +134,8 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return backupCommand(ctx, cfg, logger, args, out)
 	case "restore":
 		return restoreCommand(ctx, cfg, args, out)
+	case "demo":
+		return demoCommand(ctx, cfg, logger, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }

@@ -322,7 +322,7 @@ func TestCaseViews(t *testing.T) {
 				{"by category", f.office, CaseFilter{Category: "digital"}, all},
 				{"other category", f.office, CaseFilter{Category: "inspections"}, nil},
 				{"by words", f.office, CaseFilter{Q: "打卡"}, all},
-				{"wildcards are literal", f.office, CaseFilter{Q: "%"}, nil},
+				{"wildcards are literal", f.office, CaseFilter{Q: "打卡%"}, nil},
 				{"by id", f.office, CaseFilter{Q: "1"}, []uint64{1}},
 				{"dates", f.office, CaseFilter{From: "2026-03-02", To: "2026-03-02"}, all},
 				{"before", f.office, CaseFilter{To: "2026-03-01"}, nil},

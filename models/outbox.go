@@ -159,12 +159,19 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 // adds to, whatever it hands out through its closure.
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
+	dirty := &dirtyCases{}
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {
 			w.tx = tx
 			w.tasks, w.timers = w.tasks[:0], w.timers[:0]
-			return fn(w)
+			dirty.take()
+			if err := fn(w); err != nil {
+				return err
+			}
+			// The cases whose events fn wrote: their search documents and
+			// statistics change in this same transaction (readmodels.go).
+			return s.refreshReadModels(tx, dirty.take())
 		})
 		if attempt == txAttempts || !retryable(err) {
 			return w, err

@@ -274,7 +274,7 @@ type Digest struct {
 // AllModels lists every table's model, for schema checks.
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
-		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
+		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{}, &CaseSearch{}, &CaseStat{}, &StatsRollup{},
 		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
 		&Disposal{}, &VerificationPart{},
 		&LoginThrottle{}, &UserOTP{}, &RecoveryCode{}}

@@ -57,7 +57,11 @@ func (s *Store) Bootstrap(ctx context.Context) error {
 	if err := s.seedProvisional(ctx); err != nil {
 		return err
 	}
-	return s.LoadCalendar(ctx)
+	if err := s.LoadCalendar(ctx); err != nil {
+		return err
+	}
+	_, err := s.BackfillReadModels(ctx, nil)
+	return err
 }
 
 // LoadCalendar reads the holiday calendar into memory.

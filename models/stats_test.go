@@ -272,6 +272,11 @@ func seedStats(t *testing.T, b testenv.Backend) *statsSeed {
 	sd.typical("C1", "2025-03-20 10:00")
 	sd.typical("C2", "2025-03-20 15:00")
 	sd.typical("C3", "2026-01-08 10:00")
+	// The rows above were written directly, not through the workflow:
+	// build their rollups as an upgraded database would.
+	if _, err := sd.s.BackfillReadModels(sd.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 	return sd
 }
 

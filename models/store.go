@@ -66,6 +66,9 @@ type Store struct {
 	afterDDL func(Migration) error
 	// auth is the credential policy (auth.go); nil means the default.
 	auth atomic.Pointer[AuthPolicy]
+	// searchWindow is how many of the newest cases a search reads before
+	// asking the full-text index (recentWindow; tests make it small).
+	searchWindow uint64
 }
 
 // OpenParams configures Open.
@@ -91,7 +94,7 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines}
+	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, searchWindow: recentWindow}
 	s.SetClock(time.Now)
 	var err error
 	if s.files, err = newFileKeys(s.subkey("attachment/1"), p.FileKeys); err != nil {
@@ -149,6 +152,9 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	}
 	if err := s.registerFileSealing(); err != nil {
 		return nil, fmt.Errorf("register file sealing: %w", err)
+	}
+	if err := s.registerReadModelHook(); err != nil {
+		return nil, err
 	}
 	s.calendar.Store(NewCalendar(nil))
 	return s, nil
