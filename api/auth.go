@@ -107,9 +107,16 @@ func loginError(c *gin.Context, err error) error {
 	return err
 }
 
+// setSessionCookie sets the session cookie to live until expires by the
+// store's clock. It is sent as Max-Age, a lifetime the browser counts on
+// its own clock, so the two clocks need not agree (a test's fixed clock).
 func (s *Server) setSessionCookie(c *gin.Context, value string, expires time.Time) {
+	maxAge := int(expires.Sub(s.Store.Now()).Seconds())
+	if maxAge <= 0 {
+		maxAge = -1 // delete it now
+	}
 	http.SetCookie(c.Writer, &http.Cookie{
-		Name: sessionCookie, Value: value, Path: "/", Expires: expires, HttpOnly: true,
+		Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		Secure: strings.HasPrefix(s.Config.BaseURL, "https://"), SameSite: http.SameSiteLaxMode,
 	})
 }
