@@ -50,6 +50,12 @@ func demoCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 	} else if has {
 		return errors.New("demo: the database already holds cases; jianfu demo fills an empty database only")
 	}
+	// The demo county first (its units, accounts, routing rules and
+	// registry), so the generated cases come with accounts to log in with
+	// and the dashboard's warnings and the report's 压减率 are alive.
+	if err := loadDemo(ctx, store, out); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	t0 := time.Now()
 	codes, err := store.GenerateCounty(ctx, models.GenerateParams{Cases: *cases, Townships: *towns, Departments: *depts,
 		Years: *years, OpenDue: min(100_000, *cases/10), Now: time.Now(), Seed: *seed, Progress: func(done int) {
@@ -61,6 +67,6 @@ func demoCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(out, "已生成演示数据：%d 条线索，%d 个单位（每个单位一名联络员），用时 %s。\n"+
-		"用 jianfu user add 添加办公室账号后登录查看。\n", *cases, len(codes), time.Since(t0).Round(time.Second))
+		"用上面的演示账号登录查看。\n", *cases, len(codes), time.Since(t0).Round(time.Second))
 	return nil
 }

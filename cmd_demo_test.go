@@ -12,6 +12,7 @@ import (
 
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/registry"
 	"jianfu/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestDemoCommand(t *testing.T) {
 			if err := demoCommand(ctx, cfg, logger, []string{"--cases", "400", "--seed", "7"}, &out); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(out.String(), "400 条线索") {
+			if !strings.Contains(out.String(), "400 条线索") || !strings.Contains(out.String(), "演示账号") {
 				t.Errorf("output: %s", out.String())
 			}
 			if err := demoCommand(ctx, cfg, logger, []string{"--cases", "10"}, io.Discard); err == nil {
@@ -69,6 +70,9 @@ func TestDemoCommand(t *testing.T) {
 			dj, _ := json.Marshal(direct.Totals)
 			if fast.Totals.Received != 400 || string(fj) != string(dj) {
 				t.Errorf("ten years: rollups %s\ndirect %s\nwant 400 received in both", fj, dj)
+			}
+			if ws, err := registry.New(store).AllWarnings(ctx); err != nil || len(ws) == 0 {
+				t.Errorf("the demo county's registry gives no warnings: %d, %v", len(ws), err)
 			}
 			page, err := store.ListCases(ctx, models.Principal{Role: models.RoleOffice, Username: "office"},
 				models.CaseFilter{Q: "打卡", Limit: 5})
