@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"jianfu/apptest"
+	"jianfu/models"
 	"jianfu/models/evaluation"
 	"jianfu/testenv"
 )
@@ -109,6 +110,7 @@ func TestAccessibility(t *testing.T) {
 	testenv.Chromium(t)
 	app := startConsoleApp(t, testenv.Backends(t)[0], apptest.Options{NoWorker: true})
 	showcase := seedCounty(t, app)
+	app.CreateUser(t, models.UserParams{Username: "audit_a11y", Password: consolePassword, Role: models.RoleAuditor})
 	// The browser keeps session cookies by its own clock: sign in on the
 	// real one (nothing here depends on the date).
 	app.Store.SetClock(time.Now)
@@ -150,6 +152,8 @@ func TestAccessibility(t *testing.T) {
 		{name: "case dual assignment", user: "office1", path: "/console/cases/" + itoa(showcase), ready: "assignments"},
 		{name: "case as liaison", user: "liaison_t02", path: "/console/cases/" + itoa(showcase), ready: "assignments"},
 		{name: "password", user: "office1", path: "/console/password", ready: "main"},
+		{name: "two-factor", user: "office1", path: "/console/2fa", ready: "main"},
+		{name: "audit log", user: "audit_a11y", path: "/console/audit", ready: "audit"},
 		{name: "staff entry", user: "office1", path: "/console/entry", ready: "main"},
 		{name: "registry", user: "office1", path: "/console/registry", ready: "main"},
 		{name: "registry as liaison", user: "liaison_t02", path: "/console/registry", ready: "main"},
