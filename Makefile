@@ -24,4 +24,4 @@ bench:
 # screenshots writes the staff console's pictures for the README (needs
 # Chromium; the test runs with api/ as its directory, hence the full path).
 screenshots:
-	JIANFU_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestConsoleScreenshots$$' ./api/
+	JIANFU_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestConsoleScreenshots|TestMonitoringScreenshots)$$' ./api/

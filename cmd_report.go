@@ -12,6 +12,7 @@ import (
 	"jianfu/config"
 	"jianfu/models"
 	"jianfu/models/evaluation"
+	"jianfu/models/registry"
 )
 
 // reportCommand is `jianfu report --year 2025 [--unit CODE]` (or
@@ -54,6 +55,9 @@ func reportCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	evaluation.New(store) // adds service ratings and the cadre survey to the figures
 	st, err := store.Stats(ctx, p)
 	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := registry.New(store).AnnotateReport(ctx, st); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return models.WriteReportMarkdown(out, st)

@@ -27,6 +27,7 @@ import (
 	"jianfu/api"
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/registry"
 	"jianfu/worker"
 )
 
@@ -163,13 +164,15 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 	octx, cancel := context.WithTimeout(ctx, 8*time.Second)
 	defer cancel()
 	store, err := models.Open(octx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
-		Secret: key, Deadlines: cfg.Deadlines, Logger: logger})
+		Secret: key, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
 	if err != nil {
 		if cfg.Embedded() {
 			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
 		}
 		return nil, fmt.Errorf("JIANFU_DATABASE_URL: %w", err)
 	}
+	// The weekly digest carries the registry's warnings (models/registry).
+	store.SetDigestExtras(registry.New(store))
 	if fromFile && !cfg.Embedded() {
 		logger.Warn("using a secret key from the data dir; set JIANFU_SECRET_KEY so every process shares it",
 			"file", filepath.Join(cfg.DataDir, "secret.key"))
@@ -275,11 +278,31 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 			return fmt.Errorf("JIANFU_SMTP_URL: %w", err)
 		}
 		w = worker.New(worker.Params{Store: store, Redis: redisOpt, Mailer: mailer, BaseURL: cfg.BaseURL,
-			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay})
+			Logger: logger, PollInterval: cfg.PollInterval, NoticeBatchDelay: cfg.NoticeBatchDelay,
+			ContactRetention: cfg.Retention.Contact})
 		if err := w.Start(ctx); err != nil {
 			return err
 		}
 		defer w.Shutdown()
+		if cfg.IMAP != nil {
+			// The 举报信箱: polled until shutdown, which waits for the poll
+			// under way (its tip may be committing).
+			mb := worker.NewMailbox(worker.MailboxParams{Store: store, IMAP: cfg.IMAP, Mailer: mailer,
+				Reply: cfg.IMAPReply, BaseURL: cfg.BaseURL, MailFrom: cfg.MailFrom, Interval: cfg.IMAPInterval,
+				MaxBytes: cfg.IMAPMaxBytes, MaxFiles: cfg.MaxFiles, MaxFileBytes: cfg.MaxFileBytes,
+				Logger: logger, Registerer: reg})
+			mctx, mcancel := context.WithCancel(ctx)
+			mdone := make(chan struct{})
+			go func() {
+				defer close(mdone)
+				mb.Run(mctx)
+			}()
+			defer func() {
+				mcancel()
+				<-mdone
+			}()
+			logger.Info("mailbox intake on", "mailbox", cfg.IMAP.Mailbox, "host", cfg.IMAP.Host, "interval", cfg.IMAPInterval)
+		}
 	}
 	if r.scheduler {
 		sch, err := worker.NewScheduler(worker.SchedulerParams{Redis: redisOpt, DigestCron: cfg.DigestCron, Logger: logger})

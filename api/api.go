@@ -50,6 +50,7 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverer, s.observe, securityHeaders)
+	r.Use(noStoreTips, s.limitBody) // api/limits.go
 	s.routes(r)
 	return r
 }

@@ -232,7 +232,9 @@ var doneMessages = map[string]string{
 	"review": "审核意见已记录。", "extension": "延期申请已提交，等待专项机制办公室审批。", "extension_decision": "延期审批意见已记录。",
 	"password": "密码已修改。", "logout": "您已安全退出。", "user": "账号已创建，首次登录须修改密码。", "reset": "密码已重置，该用户下次登录须修改密码。",
 	"unit": "单位已保存。", "category": "类别已保存。", "rule": "分办规则已保存。", "rule_deleted": "分办规则已删除。",
+	"verification_part": "本单位核查意见已提交，等待专项机制办公室汇总。", "disposal": "处置情况已记录。", "question": "问题已发送，举报人查询进展时可以看到并回答。",
 	"holidays": "节假日安排已保存，新的办理时限按此计算。",
+	"registry": "已备案。", "registry_import": "文件已全部导入。",
 }
 
 // render writes a console page. Every console page may show tip content

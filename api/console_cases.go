@@ -288,6 +288,8 @@ type casePageData struct {
 	DispatchTownship string
 	DispatchCounties [3]string
 	DispatchTeam     map[string]bool
+	// Measures are the disposal form's choices.
+	Measures []channelOption
 }
 
 // Anonymous says 匿名 or 实名 to those who may know (never a liaison).
@@ -334,6 +336,9 @@ func (con *console) showCase(c *gin.Context, status int, id uint64, form formSta
 	}
 	d := casePageData{consolePage: con.page(c, fmt.Sprintf("案件 %d", det.ID), "queue"), Case: det, Form: form,
 		Contact: contact, TipFiles: models.SeesTipFiles(p), Dual: len(det.Assignments) > 1}
+	for _, m := range models.Measures {
+		d.Measures = append(d.Measures, channelOption{Code: m, Name: models.MeasureNames[m]})
+	}
 	if !d.TipFiles {
 		d.Case.Attachments = nil
 	}
@@ -544,6 +549,49 @@ func (con *console) recordVerification() gin.HandlerFunc {
 	return con.caseForm(models.ActionVerify, func(c *gin.Context, p models.Principal, id uint64) error {
 		return con.Store.RecordVerification(c.Request.Context(), p, models.VerificationParams{CaseID: id,
 			Finding: c.PostForm("finding"), Report: c.PostForm("report"), TransferToDiscipline: c.PostForm("transfer") == "1"})
+	})
+}
+
+// askTipster sends the office's question to the tipster.
+func (con *console) askTipster() gin.HandlerFunc {
+	return con.caseForm("question", func(c *gin.Context, p models.Principal, id uint64) error {
+		_, err := con.Store.AskTipster(c.Request.Context(), p, models.QuestionParams{CaseID: id, Text: c.PostForm("text")})
+		return err
+	})
+}
+
+// addDisposal records a disposal from the case page.
+func (con *console) addDisposal() gin.HandlerFunc {
+	return con.caseForm("disposal", func(c *gin.Context, p models.Principal, id uint64) error {
+		in := models.DisposalParams{CaseID: id, Measure: c.PostForm("measure"), Note: c.PostForm("note")}
+		f := map[string]string{}
+		for _, n := range []struct {
+			name string
+			to   *int
+		}{{"persons", &in.Persons}, {"units", &in.Units}} {
+			v := strings.TrimSpace(c.PostForm(n.name))
+			if v == "" {
+				continue
+			}
+			x, err := strconv.Atoi(v)
+			if err != nil {
+				f[n.name] = "请填写整数"
+			}
+			*n.to = x
+		}
+		if len(f) > 0 {
+			return &models.ValidationError{Fields: f}
+		}
+		_, err := con.Store.AddDisposal(c.Request.Context(), p, in)
+		return err
+	})
+}
+
+// submitVerificationPart is a liaison's part of the joint verification.
+func (con *console) submitVerificationPart() gin.HandlerFunc {
+	return con.caseForm(models.ActionVerificationPart, func(c *gin.Context, p models.Principal, id uint64) error {
+		return con.Store.SubmitVerificationPart(c.Request.Context(), p, models.VerificationPartParams{CaseID: id,
+			Finding: c.PostForm("finding"), Report: c.PostForm("report")})
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"jianfu/models"
+	"jianfu/models/registry"
 )
 
 // The leaders' dashboard: cases per stage now, the year's rates (from
@@ -28,6 +29,8 @@ type dashboardData struct {
 	Units   unitChart
 	// Satisfied counts 满意 and 基本满意 (the satisfaction rate's numerator).
 	Satisfied int64
+	// Warnings are the early warnings (智能预警) as of now (models/registry).
+	Warnings []registry.Warning
 }
 
 func (con *console) dashboard(c *gin.Context) {
@@ -65,6 +68,10 @@ func (con *console) dashboard(c *gin.Context) {
 	}
 	months, err := con.Store.MonthlyTrend(ctx, 12)
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	if d.Warnings, err = registry.New(con.Store).Warnings(ctx, principal(c), registry.WarningParams{}); err != nil {
 		fail(c, err)
 		return
 	}

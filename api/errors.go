@@ -34,7 +34,8 @@ var (
 	errForbidden    = newError(http.StatusForbidden, "forbidden", "您没有执行此操作的权限")
 	errBadJSON      = newError(http.StatusBadRequest, "invalid_json", "请求内容不是有效的 JSON")
 	errMediaType    = newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 application/json 或 multipart/form-data 提交")
-	errTooLarge     = newError(http.StatusRequestEntityTooLarge, "too_large", "提交的内容过大")
+	errTooLarge     = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "提交的内容过大",
+		Fields: map[string]string{"body": "提交的内容过大"}} // tooLarge names the limit when it is known
 )
 
 // fail answers with err as JSON and stops the chain. Store sentinels map to
@@ -52,12 +53,14 @@ func fail(c *gin.Context, err error) {
 		ae = errNotFound
 	case errors.Is(err, models.ErrWrongStage):
 		ae = newError(http.StatusConflict, "wrong_stage", "案件当前所处阶段不允许此操作")
+	case errors.Is(err, models.ErrIdempotencyKeyReused):
+		ae = errKeyReused
 	case errors.Is(err, http.ErrHandlerTimeout):
 		ae = newError(http.StatusServiceUnavailable, "timeout", "服务繁忙，请稍后重试")
 	default:
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			ae = errTooLarge
+			ae = tooLarge(mbe.Limit)
 			break
 		}
 		slog.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)

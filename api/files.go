@@ -18,6 +18,18 @@ import (
 type fileRules struct {
 	MaxFiles int
 	MaxBytes int64
+	// Fields, when set, lists the text fields the route takes: any other
+	// is refused as soon as its header is read, before its value is.
+	Fields map[string]bool
+}
+
+// only returns r accepting just the named text fields.
+func (r fileRules) only(names ...string) fileRules {
+	r.Fields = map[string]bool{}
+	for _, n := range names {
+		r.Fields[n] = true
+	}
+	return r
 }
 
 func (s *Server) fileRules() fileRules {
@@ -68,7 +80,11 @@ func checkFile(name string, data []byte) (models.FileInput, error) {
 	f, err := attach.Check(name, data)
 	var te *attach.TypeError
 	if errors.As(err, &te) {
-		return f, errFileType(te.Name)
+		e := errFileType(te.Name)
+		if te.Reason != "" {
+			e.Message, e.Fields = te.Reason, map[string]string{"files": te.Reason}
+		}
+		return f, e
 	}
 	return f, err
 }
@@ -89,6 +105,27 @@ type multipartForm struct {
 // of content are at most 20 KB of UTF-8).
 const maxTextField = 64 << 10
 
+// maxTextTotal bounds all text fields of one multipart body together, and
+// maxParts the parts: a body of many small fields is refused while it is
+// read, instead of being held in memory until it ends.
+const (
+	maxTextTotal = 256 << 10
+	maxParts     = 100
+)
+
+// multipartReader streams the body of an upload route part by part (the
+// route is in uploadRoutes, so limitBody left a stand-in form to drop).
+func multipartReader(c *gin.Context) (*multipart.Reader, error) {
+	if c.Request.MultipartForm != nil && len(c.Request.MultipartForm.Value) == 0 {
+		c.Request.MultipartForm = nil // the stand-in of limitBody (api/limits.go)
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return nil, errBadMultipart
+	}
+	return mr, nil
+}
+
 // readMultipart streams a multipart/form-data body. Every part with a
 // file name is an upload (empty file inputs are skipped); the total body
 // is capped by rules.maxBody(). Errors are *apiError: 413 for the body or a
@@ -96,10 +133,11 @@ const maxTextField = 64 << 10
 func readMultipart(c *gin.Context, rules fileRules) (multipartForm, error) {
 	form := multipartForm{Values: map[string]string{}}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, rules.maxBody())
-	mr, err := c.Request.MultipartReader()
+	mr, err := multipartReader(c)
 	if err != nil {
-		return form, errBadMultipart
+		return form, err
 	}
+	text, parts := 0, 0
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -108,15 +146,27 @@ func readMultipart(c *gin.Context, rules fileRules) (multipartForm, error) {
 		if err != nil {
 			return form, bodyError(err)
 		}
+		if parts++; parts > maxParts {
+			return form, fieldError("body", fmt.Sprintf("表单字段过多：每次提交最多%d项", maxParts))
+		}
 		name := part.FormName()
 		if part.FileName() == "" && !isFileField(part) {
+			if rules.Fields != nil && !rules.Fields[name] {
+				part.Close()
+				return form, fieldError(name, "未知字段："+name)
+			}
 			b, err := io.ReadAll(io.LimitReader(part, maxTextField+1))
 			part.Close()
 			if err != nil {
 				return form, bodyError(err)
 			}
 			if len(b) > maxTextField {
-				return form, fieldError(name, "字段“"+name+"”内容过长")
+				return form, fieldError(name, fmt.Sprintf("字段“%s”内容过长（不能超过%s）", name, sizeText(maxTextField)))
+			}
+			if text += len(b); text > maxTextTotal {
+				return form, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+					Message: fmt.Sprintf("表单文字内容过多：全部文字字段合计不能超过%s", sizeText(maxTextTotal)),
+					Fields:  map[string]string{name: fmt.Sprintf("表单文字内容合计不能超过%s", sizeText(maxTextTotal))}}
 			}
 			if _, dup := form.Values[name]; !dup { // the first value wins
 				form.Values[name] = string(b)
@@ -163,7 +213,7 @@ var errBadMultipart = newError(http.StatusBadRequest, "invalid_multipart", "提�
 func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errTooLarge
+		return tooLarge(mbe.Limit)
 	}
 	return errBadMultipart
 }

@@ -3,19 +3,25 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"jianfu/api"
 	"jianfu/apptest"
+	"jianfu/attach"
+	"jianfu/models"
 	"jianfu/testenv"
 )
 
@@ -89,6 +95,9 @@ func exifGPS() []byte {
 	return append(seg, body...)
 }
 
+// iccBody stands in for an ICC colour profile, which cleaning keeps.
+const iccBody = "fake-icc-profile-data"
+
 func segment(marker byte, payload string) []byte {
 	seg := []byte{0xFF, marker, 0, 0}
 	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
@@ -107,6 +116,10 @@ func jpegWithGPS(t testing.TB) []byte {
 	plain := buf.Bytes()
 	var out []byte
 	out = append(out, plain[:2]...) // SOI
+	out = append(out, segment(0xE0, "JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"+secretAuthor)...)
+	out = append(out, segment(0xE0, "JFXX\x00\x13"+secretPlace)...)
+	out = append(out, segment(0xE2, "ICC_PROFILE\x00\x01\x01"+iccBody)...)
+	out = append(out, segment(0xEB, "private vendor block "+secretPlace)...)
 	out = append(out, exifGPS()...)
 	out = append(out, segment(0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+secretPlace+"</x:xmpmeta>")...)
 	out = append(out, segment(0xFE, "shot at "+secretPlace)...)
@@ -139,6 +152,8 @@ func pngWithText(t testing.TB) []byte {
 	out = append(out, pngChunk("eXIf", exifGPS()[4:])...)
 	out = append(out, pngChunk("tIME", []byte{0x07, 0xE9, 3, 1, 9, 30, 0})...)
 	out = append(out, pngChunk("zTXt", []byte("Raw\x00\x00"+secretPlace))...)
+	out = append(out, pngChunk("prVt", []byte(secretPlace))...)
+	out = append(out, pngChunk("iCCP", append([]byte(secretAuthor+"\x00\x00"), iccBody...))...)
 	return append(out, plain[ihdrEnd:]...)
 }
 
@@ -182,7 +197,95 @@ func exe() []byte {
 	return b
 }
 
-const pdfDoc = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+// pdfWithAuthor is a one-page PDF whose Info dictionary names the author
+// and whose catalog carries an XMP packet naming them again, with a
+// correct cross-reference table.
+func pdfWithAuthor(testing.TB) []byte {
+	xmp := `<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>` + secretAuthor + ` ` + secretPlace + `</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>`
+	content := "BT /F1 12 Tf 72 720 Td (Notice) Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R /Metadata 6 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		fmt.Sprintf("<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n%s\nendstream", len(xmp), xmp),
+		"<< /Author (" + secretAuthor + ") /Creator (" + secretPlace + ") /Title (Notice) >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Info 7 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// secretAuthor is the tipster's name planted in document properties.
+const secretAuthor = "ZhangSanTipster"
+
+// docxWithAuthor is a Word document whose core, app and custom properties
+// name its author, company and place.
+func docxWithAuthor(t testing.TB) []byte {
+	return zipOf(t, map[string]string{"[Content_Types].xml": ctDOCX, "_rels/.rels": "<Relationships/>",
+		"word/document.xml":   `<w:document><w:body><w:p><w:r><w:t>会议通知</w:t></w:r></w:p></w:body></w:document>`,
+		"docProps/core.xml":   `<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>` + secretAuthor + `</dc:creator><cp:lastModifiedBy>` + secretAuthor + `</cp:lastModifiedBy></cp:coreProperties>`,
+		"docProps/app.xml":    `<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Company>` + secretPlace + `</Company><Manager>` + secretAuthor + `</Manager></Properties>`,
+		"docProps/custom.xml": `<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"><property name="Owner"><vt:lpwstr>` + secretAuthor + `</vt:lpwstr></property></Properties>`,
+	})
+}
+
+// zipBomb is a docx whose one extra part unpacks to n zero bytes.
+func zipBomb(t testing.TB, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{"[Content_Types].xml": ctDOCX, "word/document.xml": "<w:document/>"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	w, _ := zw.Create("word/media/zeros.bin")
+	chunk := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, len(chunk))
+		w.Write(chunk[:k])
+		n -= k
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// zipLiar is a docx whose extra part says it is 10 bytes and holds 1 MB.
+func zipLiar(t testing.TB) []byte {
+	t.Helper()
+	var body bytes.Buffer
+	fw, _ := flate.NewWriter(&body, flate.BestCompression)
+	fw.Write(make([]byte, 1<<20))
+	fw.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, b := range map[string]string{"[Content_Types].xml": ctDOCX, "word/document.xml": "<w:document/>"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(b))
+	}
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "word/media/small.bin", Method: zip.Deflate,
+		CRC32: crc32.ChecksumIEEE(make([]byte, 1<<20)), CompressedSize64: uint64(body.Len()), UncompressedSize64: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(body.Bytes())
+	zw.Close()
+	return buf.Bytes()
+}
 
 func TestCheckFileKinds(t *testing.T) {
 	cases := []struct {
@@ -196,7 +299,12 @@ func TestCheckFileKinds(t *testing.T) {
 		{"jpeg named .jpeg", "a.JPEG", jpegWithGPS, "image/jpeg", "a.JPEG"},
 		{"png", "截图.png", pngWithText, "image/png", "截图.png"},
 		{"png named .jpg gets its real extension", "截图.jpg", pngWithText, "image/png", "截图.png"},
-		{"pdf", "通知.pdf", func(testing.TB) []byte { return []byte(pdfDoc) }, "application/pdf", "通知.pdf"},
+		{"pdf", "通知.pdf", pdfWithAuthor, "application/pdf", "通知.pdf"},
+		{"docx with properties", "a.docx", docxWithAuthor, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "a.docx"},
+		{"docx that unpacks 1000 times its size", "bomb.docx", func(t testing.TB) []byte { return zipBomb(t, 4<<20) }, "", ""},
+		{"docx that unpacks past 100 MB", "big.docx", func(t testing.TB) []byte { return zipBomb(t, 101<<20) }, "", ""},
+		{"docx whose sizes lie", "liar.docx", zipLiar, "", ""},
+		{"pdf that is not one", "a.pdf", func(testing.TB) []byte { return []byte("%PDF-1.4\nnot really") }, "", ""},
 		{"docx", "台账要求.docx", docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "台账要求.docx"},
 		{"xlsx", "报表.xlsx", xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "报表.xlsx"},
 		{"path parts are dropped", `C:\Users\me\..\照片.png`, pngWithText, "image/png", "照片.png"},
@@ -254,21 +362,32 @@ func TestJPEGLosesMetadataKeepsPixels(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := f.Data
-	for _, leak := range []string{secretPlace, "Exif", "xmpmeta", "Photoshop", "TRAILER"} {
+	for _, leak := range []string{secretPlace, secretAuthor, "Exif", "xmpmeta", "Photoshop", "TRAILER", "JFXX", "vendor"} {
 		if bytes.Contains(out, []byte(leak)) {
 			t.Errorf("cleaned JPEG still contains %q", leak)
 		}
 	}
+	icc := false
 	for i := 2; i+1 < len(out); {
-		// Walk the header segments: none may be APP1..APP15 or COM.
+		// Walk the header segments: only a bare JFIF APP0 and the ICC
+		// profile's APP2 may stay.
 		m := out[i+1]
 		if m == 0xDA {
 			break
 		}
-		if (m >= 0xE1 && m <= 0xEF) || m == 0xFE {
+		n := int(binary.BigEndian.Uint16(out[i+2:]))
+		switch seg := out[i+4 : i+2+n]; {
+		case m == 0xE0 && n != 16:
+			t.Errorf("APP0 of %d bytes kept", n)
+		case m == 0xE2:
+			icc = bytes.Contains(seg, []byte(iccBody))
+		case m >= 0xE1 && m <= 0xEF, m == 0xFE:
 			t.Errorf("segment FF%02X kept", m)
 		}
-		i += 2 + int(binary.BigEndian.Uint16(out[i+2:]))
+		i += 2 + n
+	}
+	if !icc {
+		t.Error("the ICC colour profile was dropped")
 	}
 	want, err := jpeg.Decode(bytes.NewReader(in))
 	if err != nil {
@@ -292,10 +411,13 @@ func TestPNGLosesTextKeepsPixels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, leak := range []string{secretPlace, "tEXt", "zTXt", "iTXt", "eXIf", "tIME"} {
+	for _, leak := range []string{secretPlace, secretAuthor, "tEXt", "zTXt", "iTXt", "eXIf", "tIME", "prVt"} {
 		if bytes.Contains(f.Data, []byte(leak)) {
 			t.Errorf("cleaned PNG still contains %q", leak)
 		}
+	}
+	if !bytes.Contains(f.Data, []byte("iCCP")) || !bytes.Contains(f.Data, []byte(iccBody)) {
+		t.Error("the ICC colour profile was dropped")
 	}
 	want, _ := png.Decode(bytes.NewReader(in))
 	got, err := png.Decode(bytes.NewReader(f.Data))
@@ -304,6 +426,36 @@ func TestPNGLosesTextKeepsPixels(t *testing.T) {
 	}
 	if !samePixels(want, got) {
 		t.Error("cleaning changed the picture")
+	}
+}
+
+// TestDocumentsLoseAuthor: Word properties and PDF Info/XMP that name the
+// tipster are gone after cleaning; the documents still open.
+func TestDocumentsLoseAuthor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"a.docx", docxWithAuthor(t)}, {"a.pdf", pdfWithAuthor(t)}} {
+		f, err := api.CheckFile(tc.name, tc.data)
+		if err != nil {
+			t.Fatalf("%s refused: %v", tc.name, err)
+		}
+		for _, leak := range []string{secretAuthor, secretPlace} {
+			if bytes.Contains(f.Data, []byte(leak)) {
+				t.Errorf("cleaned %s still contains %q", tc.name, leak)
+			}
+		}
+		if tc.name == "a.docx" {
+			zr, err := zip.NewReader(bytes.NewReader(f.Data), int64(len(f.Data)))
+			if err != nil {
+				t.Fatalf("cleaned docx is no zip: %v", err)
+			}
+			if len(zr.File) != 6 {
+				t.Errorf("cleaned docx has %d parts, want all 6", len(zr.File))
+			}
+		} else if !bytes.Contains(f.Data, []byte("Notice")) || !bytes.HasPrefix(f.Data, []byte("%PDF-")) {
+			t.Errorf("cleaned PDF lost its page: %.200q", f.Data)
+		}
 	}
 }
 
@@ -323,44 +475,133 @@ func samePixels(a, b image.Image) bool {
 	return true
 }
 
-// TestUploadsStoredClean submits every allowed kind through the API and
-// reads what the database holds: metadata gone, hashes of the stored bytes.
+// TestUploadsStoredClean submits every allowed kind, each with planted
+// identifying metadata, through the API: the stored bytes are sealed (no
+// planted string, no plain content in the database), and once decrypted
+// hold none of the planted strings either and match their size and hash.
+// In the embedded mode the database files themselves are searched too.
 func TestUploadsStoredClean(t *testing.T) {
+	planted := []string{secretPlace, secretAuthor}
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
 			files := []upload{
-				{"photo.jpg", jpegWithGPS(t)}, {"shot.png", pngWithText(t)}, {"notice.pdf", []byte(pdfDoc)},
-				{"ledger.docx", docx(t)}, {"form.xlsx", xlsx(t)},
+				{"photo.jpg", jpegWithGPS(t)}, {"shot.png", pngWithText(t)}, {"notice.pdf", pdfWithAuthor(t)},
+				{"ledger.docx", docxWithAuthor(t)}, {"form.xlsx", xlsx(t)},
 			}
 			res := postMultipart(t, app, "/api/v1/tips", validFields(), files)
 			if res.Status != http.StatusCreated {
 				t.Fatalf("status %d: %s", res.Status, res.Raw)
 			}
 			db := openDB(t, app)
-			rows, err := db.Query("SELECT filename, content_type, size, sha256, data FROM attachments ORDER BY id")
+			rows, err := db.Query("SELECT id, filename, size, sha256, key_id, data FROM attachments ORDER BY id")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rows.Close()
 			n := 0
+			office := models.Principal{Role: models.RoleOffice, Username: "office"}
 			for rows.Next() {
-				var name, ct, sum string
+				var id uint64
+				var name, sum string
 				var size int64
+				var keyID int
 				var data []byte
-				if err := rows.Scan(&name, &ct, &size, &sum, &data); err != nil {
+				if err := rows.Scan(&id, &name, &size, &sum, &keyID, &data); err != nil {
 					t.Fatal(err)
 				}
 				n++
-				if bytes.Contains(data, []byte(secretPlace)) {
-					t.Errorf("%s stored with its metadata", name)
+				if keyID != models.FileKeyDerived {
+					t.Errorf("%s: key id %d, want %d", name, keyID, models.FileKeyDerived)
 				}
-				if int64(len(data)) != size || sum != sha256Hex(data) {
-					t.Errorf("%s: size %d hash %s do not match the stored %d bytes", name, size, sum, len(data))
+				f, err := app.Store.AttachmentFile(t.Context(), office, id)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if bytes.Equal(data, f.Data) || bytes.Contains(data, f.Data[:min(len(f.Data), 64)]) {
+					t.Errorf("%s stored in clear", name)
+				}
+				for _, leak := range planted {
+					if bytes.Contains(data, []byte(leak)) || bytes.Contains(f.Data, []byte(leak)) {
+						t.Errorf("%s stored with %q", name, leak)
+					}
+				}
+				if int64(len(f.Data)) != size || sum != sha256Hex(f.Data) {
+					t.Errorf("%s: size %d hash %s do not match the %d decrypted bytes", name, size, sum, len(f.Data))
 				}
 			}
 			if n != len(files) {
 				t.Errorf("%d attachments stored, want %d", n, len(files))
+			}
+			if app.Config.DatabaseURL == "" {
+				for _, suffix := range []string{"", "-wal"} {
+					raw, err := os.ReadFile(filepath.Join(app.Config.DataDir, "jianfu.db"+suffix))
+					if err != nil && !errors.Is(err, os.ErrNotExist) {
+						t.Fatal(err)
+					}
+					for _, leak := range planted {
+						if bytes.Contains(raw, []byte(leak)) {
+							t.Errorf("jianfu.db%s contains %q", suffix, leak)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFileKeyRotation: after a new key is added (JIANFU_FILE_KEYS), new
+// files are sealed with it and files of the old key still open; a store
+// that lacks a file's key refuses to open it instead of serving garbage.
+func TestFileKeyRotation(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			office := models.Principal{Role: models.RoleOffice, Username: "office"}
+			png1 := pngWithText(t)
+			if res := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"old.png", png1}}); res.Status != http.StatusCreated {
+				t.Fatalf("first tip: %d %s", res.Status, res.Raw)
+			}
+			key2 := bytes.Repeat([]byte{7}, 32)
+			rotated, err := models.Open(t.Context(), models.OpenParams{DatabaseURL: app.Config.DatabaseURL, DataDir: app.Config.DataDir,
+				Secret: app.Config.SecretKey, Deadlines: app.Config.Deadlines, FileKeys: map[int][]byte{2: key2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rotated.Close()
+			f, err := attach.Check("new.jpg", jpegWithGPS(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := models.TipInput{Category: "digital", Content: "轮换密钥之后提交的反映，附一张照片。", Anonymous: true, Files: []models.FileInput{f}}
+			if _, err := rotated.CreateTip(t.Context(), in); err != nil {
+				t.Fatal(err)
+			}
+			var ids, keys []int
+			rows, err := openDB(t, app).Query("SELECT id, key_id FROM attachments ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id, k int
+				rows.Scan(&id, &k)
+				ids, keys = append(ids, id), append(keys, k)
+			}
+			rows.Close()
+			if len(keys) != 2 || keys[0] != 1 || keys[1] != 2 {
+				t.Fatalf("key ids %v, want [1 2]", keys)
+			}
+			for i, id := range ids {
+				got, err := rotated.AttachmentFile(t.Context(), office, uint64(id))
+				if err != nil {
+					t.Fatalf("rotated store opens file %d: %v", id, err)
+				}
+				if i == 1 && !bytes.Equal(got.Data, f.Data) {
+					t.Errorf("file of key 2 decrypts to other bytes")
+				}
+			}
+			if _, err := app.Store.AttachmentFile(t.Context(), office, uint64(ids[1])); err == nil || !strings.Contains(err.Error(), "JIANFU_FILE_KEYS") {
+				t.Errorf("a store without key 2 opened its file: %v", err)
 			}
 		})
 	}

@@ -245,6 +245,26 @@ func TestIntakeRefusesBadInput(t *testing.T) {
 		{"message with unknown receipt", func(t *testing.T, app *apptest.App) apptest.Response {
 			return app.Client().JSON(t, http.MethodPost, "/api/v1/tips/messages", map[string]string{"receipt": "1234567890123456", "text": "补充"})
 		}, 404, "not_found", "", "查询码"},
+		{"NUL in content", jsonTip(with(func(m map[string]any) { m["content"] = "每天要在5个政务App上\x00分别打卡签到" })), 400, "validation_failed", "content", "问题描述"},
+		{"escape in title", jsonTip(with(func(m map[string]any) { m["title"] = "标题\x1b[31m红色" })), 400, "validation_failed", "title", "标题"},
+		{"line break in title", jsonTip(with(func(m map[string]any) { m["title"] = "第一行\n第二行" })), 400, "validation_failed", "title", "标题"},
+		{"right-to-left override in title", jsonTip(with(func(m map[string]any) { m["title"] = "报告\u202Efdp.exe" })), 400, "validation_failed", "title", "方向"},
+		{"isolate in implicated unit", jsonTip(with(func(m map[string]any) { m["implicated_unit"] = "县\u2066数据局\u2069" })), 400, "validation_failed", "implicated_unit", "涉及单位"},
+		{"C1 control in contact name", jsonTip(with(func(m map[string]any) {
+			m["anonymous"] = false
+			m["contact"] = map[string]string{"name": "张\u0085三", "phone": "13912345678"}
+		})), 400, "validation_failed", "contact.name", "姓名"},
+		{"multipart NUL in content", multi(with2(validFields(), "content", "每天要在5个政务App上\x00分别打卡签到")), 400, "validation_failed", "content", "问题描述"},
+		{"multipart invalid UTF-8 in title", multi(with2(validFields(), "title", "标题\xff\xfe")), 400, "validation_failed", "title", "标题"},
+		{"message with NUL", func(t *testing.T, app *apptest.App) apptest.Response {
+			return app.Client().JSON(t, http.MethodPost, "/api/v1/tips/messages", map[string]string{"receipt": "1234567890123456", "text": "补充\x00说明"})
+		}, 400, "validation_failed", "text", "补充内容"},
+		{"message with override", func(t *testing.T, app *apptest.App) apptest.Response {
+			return app.Client().JSON(t, http.MethodPost, "/api/v1/tips/messages", map[string]string{"receipt": "1234567890123456", "text": "补充\u202E说明"})
+		}, 400, "validation_failed", "text", "方向"},
+		{"evaluation comment with NUL", func(t *testing.T, app *apptest.App) apptest.Response {
+			return app.Client().JSON(t, http.MethodPost, "/api/v1/tips/evaluation", map[string]string{"receipt": "1234567890123456", "rating": "satisfied", "comment": "好\x00"})
+		}, 400, "validation_failed", "comment", "控制字符"},
 		{"lookup not JSON", raw("/api/v1/tips/lookup", "text/plain", []byte("1234567890123456")), 415, "unsupported_media_type", "", "application/json"},
 	}
 	for _, b := range testenv.Backends(t) {
@@ -386,8 +406,8 @@ func TestIntakeIdempotency(t *testing.T) {
 			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
 			db := openDB(t, app)
 			c := app.Client()
-			first := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a")
-			again := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a")
+			first := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a-0c51d2e9")
+			again := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-7f3a-0c51d2e9")
 			if first.Status != http.StatusCreated || again.Status != http.StatusOK {
 				t.Fatalf("statuses %d, %d; want 201, 200", first.Status, again.Status)
 			}
@@ -398,7 +418,7 @@ func TestIntakeIdempotency(t *testing.T) {
 			if counts["tips"] != 1 || counts["cases"] != 1 {
 				t.Fatalf("after a retry: %v", counts)
 			}
-			other := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-8b1c")
+			other := c.JSON(t, http.MethodPost, "/api/v1/tips", validTip(), "Idempotency-Key", "retry-8b1c-77a0e4f2")
 			if other.Status != http.StatusCreated || other.Body["receipt"] == first.Body["receipt"] {
 				t.Fatalf("another key: %d %v", other.Status, other.Body["receipt"])
 			}
@@ -410,8 +430,8 @@ func TestIntakeIdempotency(t *testing.T) {
 				t.Errorf("%d tips, want 3", n)
 			}
 			// Multipart retries work the same way.
-			m1 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multi-1")
-			m2 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multi-1")
+			m1 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multipart-retry-0001")
+			m2 := postMultipart(t, app, "/api/v1/tips", validFields(), []upload{{"a.png", pngWithText(t)}}, "Idempotency-Key", "multipart-retry-0001")
 			if m1.Status != http.StatusCreated || m2.Status != http.StatusOK || m1.Body["receipt"] != m2.Body["receipt"] {
 				t.Fatalf("multipart retry: %d %v, %d %v", m1.Status, m1.Body["receipt"], m2.Status, m2.Body["receipt"])
 			}

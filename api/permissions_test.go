@@ -117,6 +117,9 @@ func TestPermissionMatrix(t *testing.T) {
 	rows := []row{
 		{"GET", "/api/v1/cases", "", false, none, [5]int{ok, ok, ok, ok, ok}},
 		{"GET", "/api/v1/cases/%d", pVerify, false, none, [5]int{ok, ok, ok, ok, nf}},
+		{"POST", "/api/v1/cases", "", false, func(int) any {
+			return map[string]any{"channel": "phone", "category": "digital", "content": "来电反映：每天要在五个App打卡。"}
+		}, [5]int{made, made, no, no, no}},
 		{"POST", "/api/v1/cases/%d/accept", pCollect, false, none, undispatched},
 		{"POST", "/api/v1/cases/%d/reject", pCollect, false, text("reason", "不属于受理范围"), undispatched},
 		{"POST", "/api/v1/cases/%d/merge", pCollect, false, nil, undispatched},
@@ -136,6 +139,13 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/reopen", pUnsatisfied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/close", pReplied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), caseAction},
+		{"POST", "/api/v1/cases/%d/verification-parts", pVerify, false, func(int) any {
+			return map[string]any{"finding": "partly", "report": "本单位核查：部分属实。"}
+		}, [5]int{no, no, no, made, nf}},
+		{"POST", "/api/v1/cases/%d/questions", pVerify, false, text("text", "请问检查是哪一天？"), [5]int{made, made, no, no, nf}},
+		{"POST", "/api/v1/cases/%d/disposals", pRectify, false, func(int) any {
+			return map[string]any{"measure": "talk_reminder", "persons": 1}
+		}, [5]int{made, made, no, no, nf}},
 
 		{"GET", "/api/v1/admin/units", "", false, none, adminOnly(ok)},
 		{"POST", "/api/v1/admin/units", "", false, func(n int) any {
@@ -168,6 +178,20 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/admin/surveys", "", false, func(int) any { return surveyDefinition }, adminOnly(made)},
 		{"POST", "/api/v1/admin/surveys/survey/codes", "", false, func(int) any { return map[string]int{"count": 2} }, adminOnly(made)},
 		{"GET", "/api/v1/surveys/survey/results", "", false, none, [5]int{ok, ok, ok, no, no}},
+
+		// The online monitoring of burdens: everyone reads the registry
+		// (a liaison their own unit's), a liaison registers only for their
+		// own unit, leaders only read; quotas are the admin's.
+		{"GET", "/api/v1/registry/groups", "", false, none, [5]int{ok, ok, ok, ok, ok}},
+		{"POST", "/api/v1/registry/groups", "", false, func(int) any {
+			return map[string]any{"unit": "D1", "name": "工作群", "owner": "县数据资源管理局", "demands": []string{"checkin"}}
+		}, [5]int{made, made, no, made, no}},
+		{"GET", "/api/v1/warnings", "", false, none, [5]int{ok, ok, ok, ok, ok}},
+		{"GET", "/api/v1/stats/monitoring?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/admin/quotas/2026", "", false, none, adminOnly(ok)},
+		{"PUT", "/api/v1/admin/quotas/2026", "", false, func(int) any {
+			return map[string]any{"quotas": []map[string]any{{"kind": "documents", "unit": "D1", "limit": 5}}}
+		}, adminOnly(ok)},
 	}
 	who := []string{"admin", "office", "leader", "liaison-d1", "liaison-d2"}
 	for _, b := range testenv.Backends(t) {

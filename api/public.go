@@ -11,6 +11,8 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,12 +88,26 @@ var tipFields = map[string]bool{"category": true, "title": true, "content": true
 	"implicated_unit": true, "occurred_on": true, "anonymous": true,
 	"contact.name": true, "contact.phone": true, "contact.email": true}
 
+// tipFieldNames lists tipFields, for readMultipart.
+var tipFieldNames = []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
+	"anonymous", "contact.name", "contact.phone", "contact.email"}
+
+// idempotencyKeyRe is the Idempotency-Key a client may send (DESIGN
+// §10.1): long enough that a random key is not guessed.
+var idempotencyKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,200}$`)
+
+// errKeyReused answers an Idempotency-Key already used for a different
+// tip: no receipt, nothing stored.
+var errKeyReused = &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+	Message: "该 Idempotency-Key 已用于另一份不同的反映，本次提交未保存；请换用新的 Idempotency-Key 重新提交",
+	Fields:  map[string]string{"Idempotency-Key": "该 Idempotency-Key 已用于另一份不同的反映，请换用新的值"}}
+
 // submitTip takes a tip as JSON, or as multipart/form-data with the same
 // fields (contact.name, contact.phone, contact.email) and attachments.
 func (s *Server) submitTip(c *gin.Context) {
 	in := models.TipInput{Anonymous: true, Channel: models.ChannelWeb, IdempotencyKey: c.GetHeader("Idempotency-Key")}
-	if len(in.IdempotencyKey) > 200 {
-		fail(c, fieldError("Idempotency-Key", "Idempotency-Key 不能超过200个字符"))
+	if in.IdempotencyKey != "" && !idempotencyKeyRe.MatchString(in.IdempotencyKey) {
+		fail(c, fieldError("Idempotency-Key", "Idempotency-Key 应为16至200个字符，只能包含字母、数字、下划线和连字符"))
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
@@ -111,7 +127,7 @@ func (s *Server) submitTip(c *gin.Context) {
 			in.Contact = *req.Contact
 		}
 	case "multipart/form-data":
-		form, err := readMultipart(c, s.fileRules())
+		form, err := readMultipart(c, s.fileRules().only(tipFieldNames...))
 		if err != nil {
 			fail(c, err)
 			return
@@ -172,7 +188,7 @@ func decodeJSON(c *gin.Context, v any, limit int64) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errTooLarge
+			return tooLarge(mbe.Limit)
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
@@ -261,7 +277,7 @@ func publicCaseJSON(v models.PublicCase) gin.H {
 	}
 	return gin.H{"stage": v.Stage, "stage_name": v.StageName, "submitted_at": v.SubmittedAt.Format(time.RFC3339),
 		"category": gin.H{"code": v.CategoryCode, "name": v.Category}, "title": v.Title,
-		"timeline": events(v.Timeline), "replies": events(v.Replies), "questions": events(v.Questions),
+		"timeline": events(v.Timeline), "replies": events(v.Replies), "questions": questionsJSON(v.Questions),
 		"open": v.Open, "can_rate": v.CanRate, "rating": v.Rating}
 }
 
@@ -269,6 +285,8 @@ func publicCaseJSON(v models.PublicCase) gin.H {
 type messageRequest struct {
 	Receipt string `json:"receipt"`
 	Text    string `json:"text"`
+	// QuestionID names the office's question this message answers.
+	QuestionID uint64 `json:"question_id"`
 }
 
 // addTipMessage takes the tipster's supplementary information, as JSON
@@ -285,23 +303,31 @@ func (p *publicSite) addTipMessage(c *gin.Context) {
 			return
 		}
 	case "multipart/form-data":
-		form, err := readMultipart(c, p.fileRules())
+		form, err := readMultipart(c, p.fileRules().only("receipt", "text"))
 		if err != nil {
 			fail(c, err)
 			return
 		}
 		for k := range form.Values {
-			if k != "receipt" && k != "text" {
+			if k != "receipt" && k != "text" && k != "question_id" {
 				fail(c, fieldError(k, "未知字段："+k))
 				return
 			}
 		}
 		req.Receipt, req.Text, files = form.Values["receipt"], form.Values["text"], form.Files
+		if v := form.Values["question_id"]; v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				fail(c, fieldError("question_id", "question_id 应为问题编号"))
+				return
+			}
+			req.QuestionID = n
+		}
 	default:
 		fail(c, errMediaType)
 		return
 	}
-	if err := p.Store.AddTipMessage(c.Request.Context(), req.Receipt, req.Text, files); err != nil {
+	if err := p.Store.AddTipAnswer(c.Request.Context(), req.Receipt, req.QuestionID, req.Text, files); err != nil {
 		fail(c, p.receiptError(c, err))
 		return
 	}
@@ -704,10 +730,13 @@ func (p *publicSite) asAPIError(c *gin.Context, err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: firstMessage(ve.Fields), Fields: ve.Fields}
 	case errors.Is(err, models.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, models.ErrIdempotencyKeyReused):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+			Message: "这张表单已经提交过不同的内容，本次提交未保存。请刷新页面后重新填写提交。"}
 	case errors.Is(err, models.ErrWrongStage):
 		return newError(http.StatusConflict, "wrong_stage", "该反映当前所处阶段不能进行此操作")
 	case errors.As(err, &mbe):
-		return errTooLarge
+		return tooLarge(mbe.Limit)
 	}
 	return newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")
 }

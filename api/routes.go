@@ -46,11 +46,20 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.GET("/stats/export.csv", requireRole(statsRoles...), s.exportCSV)
 	staff.GET("/stats/report", requireRole(statsRoles...), s.getReport)
 	staff.POST("/cases/:id/typical", requireRole(typicalRoles...), s.publishTypical)
+	// The online monitoring of burdens (api/registry.go, api/warnings.go):
+	// the store lets a liaison register for their unit, the office for any.
+	staff.GET("/registry/:kind", s.listRegistry)
+	staff.POST("/registry/:kind", s.createRegistry)
+	staff.POST("/registry/:kind/import", s.importRegistry)
+	staff.PUT("/registry/:kind/:id", s.setRegistryStatus)
+	staff.GET("/warnings", s.listWarnings)
+	staff.GET("/stats/monitoring", requireRole(statsRoles...), s.getMonitoring)
 
 	// The case workflow: every role may call these; the store answers 404
 	// for a case the user may not see, 403 for an action their role may not
 	// take, 409 for the wrong stage.
 	staff.GET("/cases", s.listCases)
+	staff.POST("/cases", s.enterTip) // phone, letter, visit, mailbox (office)
 	staff.GET("/cases/:id", s.caseDetail)
 	staff.POST("/cases/:id/accept", s.acceptCase())
 	staff.POST("/cases/:id/reject", s.rejectCase())
@@ -61,6 +70,9 @@ func (s *Server) routes(r *gin.Engine) {
 	staff.POST("/cases/:id/reopen", s.reopenCase())
 	staff.POST("/cases/:id/close", s.closeCase())
 	staff.POST("/cases/:id/contact-reveal", s.revealContact)
+	staff.POST("/cases/:id/disposals", s.addDisposal)
+	staff.POST("/cases/:id/questions", s.askTipster)
+	staff.POST("/cases/:id/verification-parts", s.submitVerificationPart)
 	staff.POST("/assignments/:id/rectification", s.submitRectification)
 	staff.POST("/assignments/:id/review", s.reviewRectification())
 	staff.POST("/assignments/:id/extension", s.requestExtension())
@@ -82,6 +94,8 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.GET("/holidays/:year", s.adminHolidays)
 	admin.PUT("/holidays/:year", s.adminReplaceHolidays)
 	admin.GET("/deadlines", s.adminDeadlines)
+	admin.GET("/quotas/:year", s.adminQuotas)
+	admin.PUT("/quotas/:year", s.adminReplaceQuotas)
 	staff.GET("/attachments/:id", s.downloadAttachment)
 
 	// Staff console: server-rendered pages over the same store calls as the
@@ -98,11 +112,16 @@ func (s *Server) routes(r *gin.Engine) {
 	cons.POST("/password", con.changePassword)
 	cons.GET("/cases", con.queue)
 	cons.GET("/cases/:id", con.casePage)
+	cons.GET("/entry", con.entryForm)
+	cons.POST("/entry", con.enterTip)
 	cons.POST("/cases/:id/accept", con.acceptCase())
 	cons.POST("/cases/:id/reject", con.rejectCase())
 	cons.POST("/cases/:id/merge", con.mergeCase())
 	cons.POST("/cases/:id/assign", con.assignCase())
 	cons.POST("/cases/:id/verification", con.recordVerification())
+	cons.POST("/cases/:id/verification-parts", con.submitVerificationPart())
+	cons.POST("/cases/:id/questions", con.askTipster())
+	cons.POST("/cases/:id/disposals", con.addDisposal())
 	cons.POST("/cases/:id/reply", con.replyToTipster())
 	cons.POST("/cases/:id/reopen", con.reopenCase())
 	cons.POST("/cases/:id/close", con.closeCase())
@@ -114,6 +133,10 @@ func (s *Server) routes(r *gin.Engine) {
 	cons.GET("/attachments/:id", s.downloadAttachment)
 	cons.GET("/dashboard", requireRole(statsRoles...), con.dashboard)
 	cons.GET("/report", requireRole(statsRoles...), pub.reportPage)
+	cons.GET("/registry", con.registryList)
+	cons.POST("/registry/:kind", con.registryCreate)
+	cons.POST("/registry/:kind/import", con.registryImport)
+	cons.GET("/warnings", con.warningsPage)
 	conAdmin := cons.Group("/admin", requireRole(adminRoles...))
 	conAdmin.GET("", con.adminSection("users"))
 	conAdmin.GET("/users", con.adminSection("users"))

@@ -13,6 +13,7 @@ import (
 	"jianfu/apptest"
 	"jianfu/models"
 	"jianfu/models/evaluation"
+	"jianfu/models/registry"
 	"jianfu/testenv"
 )
 
@@ -252,4 +253,38 @@ func seedCounty(t *testing.T, app *apptest.App) uint64 {
 	}
 	at("2026-11-27 10:30")
 	return show
+}
+
+// TestMonitoringScreenshots writes the registry's and the warnings' pages
+// for the README over the demo's registry year (make screenshots). It runs
+// on the real clock: the registry's demo year is the current one.
+func TestMonitoringScreenshots(t *testing.T) {
+	dir := os.Getenv("JIANFU_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set JIANFU_SCREENSHOTS=dir to save screenshots of the console")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := startConsoleApp(t, testenv.Backends(t)[0], apptest.Options{NoWorker: true})
+	if err := registry.New(app.Store).LoadDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct{ name, user, path, wait string }{
+		{"console-registry", "office1", "/console/registry?kind=groups", "registry-items"},
+		{"console-warnings", "leader1", "/console/warnings", "warnings"},
+	} {
+		ctx := testenv.Browser(t, testenv.BrowserOptions{Width: 1366, Height: 768})
+		browserLogin(t, ctx, app, s.user)
+		if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+s.path), chromedp.WaitVisible(chromedp.ID(s.wait))); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, s.name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

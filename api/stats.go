@@ -102,6 +102,7 @@ func statsJSON(st *models.Stats) gin.H {
 		"by_township": st.ByTownship,
 		"stages":      stages,
 		"typical":     gin.H{"published": len(st.Typical), "batches": st.TypicalBatches, "items": st.Typical},
+		"disposals":   st.Disposals,
 		"definitions": gin.H{"scope": models.StatsScope, "breakdown": models.GroupNote, "figures": models.Figures},
 	}
 	figures := models.Figures
@@ -134,7 +135,7 @@ func attachment(c *gin.Context, filename string) {
 // Chinese headers, the period and the moment of the figures under the
 // summary table, and the definitions on the last sheet.
 func (s *Server) exportXLSX(c *gin.Context) {
-	st, ok := s.loadStats(c)
+	st, ok := s.loadReport(c)
 	if !ok {
 		return
 	}
@@ -233,7 +234,7 @@ func statsWorkbook(st *models.Stats) ([]byte, error) {
 // Chinese headers right.
 func (s *Server) exportCSV(c *gin.Context) {
 	id := c.DefaultQuery("table", "summary")
-	st, ok := s.loadStats(c)
+	st, ok := s.loadReport(c)
 	if !ok {
 		return
 	}
@@ -266,7 +267,7 @@ func (s *Server) exportCSV(c *gin.Context) {
 // handling as Markdown (the same text as `jianfu report`), with ?year=
 // or ?from=&to=.
 func (s *Server) getReport(c *gin.Context) {
-	st, ok := s.loadStats(c)
+	st, ok := s.loadReport(c)
 	if !ok {
 		return
 	}
@@ -291,7 +292,7 @@ type reportPage struct {
 }
 
 func (p *publicSite) reportPage(c *gin.Context) {
-	st, ok := p.loadStats(c)
+	st, ok := p.loadReport(c)
 	if !ok {
 		return
 	}

@@ -182,7 +182,7 @@ func TestStatsAPI(t *testing.T) {
 			}
 			defer f.Close()
 			sheets := f.GetSheetList()
-			want := []string{"总体情况", "按来源渠道", "按承办单位", "按问题类别", "按乡镇（街道）", "各阶段平均用时", "典型问题通报",
+			want := []string{"总体情况", "按来源渠道", "按承办单位", "按问题类别", "按乡镇（街道）", "问题处置", "各阶段平均用时", "典型问题通报",
 				"扫码服务评价", "干部问卷", "指标说明"}
 			if strings.Join(sheets, ",") != strings.Join(want, ",") {
 				t.Fatalf("sheets %v, want %v", sheets, want)

@@ -22,6 +22,7 @@ import (
 	"jianfu/api"
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/registry"
 	"jianfu/testenv"
 	"jianfu/worker"
 )
@@ -96,7 +97,7 @@ func Start(t testing.TB, o Options) *App {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	store, err := models.Open(ctx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
-		Secret: cfg.SecretKey, Deadlines: cfg.Deadlines, Logger: logger})
+		Secret: cfg.SecretKey, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -107,6 +108,7 @@ func Start(t testing.TB, o Options) *App {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	a.Store = store
+	store.SetDigestExtras(registry.New(store))
 	a.Queue = worker.NewQueue(redisOpt)
 	store.SetEnqueuer(a.Queue)
 	a.Mailer, err = worker.NewMailer(worker.MailerParams{SMTP: cfg.SMTP, From: cfg.MailFrom,

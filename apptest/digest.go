@@ -31,7 +31,7 @@ func (a *App) StartWorkerWith(o WorkerOptions) {
 	}
 	a.worker = worker.New(worker.Params{Store: a.Store, Redis: a.Redis, Mailer: mailer, BaseURL: a.Config.BaseURL,
 		Logger: slog.New(slog.NewTextHandler(a.logs, nil)), PollInterval: a.Config.PollInterval, Concurrency: 4,
-		NoticeBatchDelay: a.Config.NoticeBatchDelay})
+		NoticeBatchDelay: a.Config.NoticeBatchDelay, ContactRetention: a.Config.Retention.Contact})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := a.worker.Start(ctx); err != nil {
 		a.t.Fatalf("start worker: %v", err)

@@ -8,9 +8,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/jpeg" // DecodeConfig checks that a JPEG really is one
 	_ "image/png"  // and a PNG
@@ -24,17 +24,20 @@ import (
 )
 
 // TypeError refuses a file that is not one of the allowed kinds (or is a
-// malformed one); Name is the cleaned file name to show the sender.
-type TypeError struct{ Name string }
+// malformed one); Name is the cleaned file name to show the sender, Reason
+// a zh-CN explanation when there is a more precise one than the kind.
+type TypeError struct{ Name, Reason string }
 
 func (e *TypeError) Error() string { return "file " + e.Name + ": not an allowed kind" }
 
 // Uploads are checked by what they contain, never by their name or the
 // Content-Type the browser claims (DESIGN §5). Only the five kinds a
-// tipster or a unit really needs are accepted; images lose their metadata
-// (EXIF with GPS position, camera serial, editing software, comments)
-// before anything is stored. The workflow's rectification evidence uses
-// the same functions.
+// tipster or a unit really needs are accepted, and each loses what could
+// name or place its sender before anything is stored: images keep only an
+// allowlist of segments (image.go), Word and Excel documents lose their
+// document properties after their expansion is checked (ooxml.go), PDFs
+// lose their Info dictionary and XMP metadata (pdf.go). The workflow's
+// rectification evidence uses the same functions.
 
 // File kinds an upload may be, as the stored content type.
 const (
@@ -64,9 +67,17 @@ func Check(name string, data []byte) (models.FileInput, error) {
 	var err error
 	switch kind {
 	case JPEG:
-		data, err = stripJPEG(data)
+		data, err = CleanJPEG(data)
 	case PNG:
-		data, err = stripPNG(data)
+		data, err = CleanPNG(data)
+	case PDF:
+		data, err = CleanPDF(data)
+	case DOCX, XLSX:
+		data, err = CleanOOXML(data)
+	}
+	if errors.Is(err, errExpands) {
+		return models.FileInput{}, &TypeError{Name: name, Reason: fmt.Sprintf(
+			"文件“%s”解压后过大（不能超过%dMB，也不能超过文件本身的%d倍），不能接收", name, MaxExpanded>>20, MaxRatio)}
 	}
 	if err != nil {
 		return models.FileInput{}, &TypeError{Name: name}
@@ -144,114 +155,15 @@ func sniffOOXML(data []byte) string {
 	return ""
 }
 
-var errMalformed = errors.New("malformed image")
-
-// stripJPEG drops every APP1..APP15 segment (EXIF and its GPS block, XMP,
-// ICC profiles, Photoshop IRB, maker notes) and every COM segment, and
-// keeps the image data byte for byte. It walks the marker structure also
-// through the entropy-coded data, so progressive JPEGs with markers between
-// scans are cleaned too.
-func stripJPEG(data []byte) ([]byte, error) {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return nil, errMalformed
-	}
-	out := make([]byte, 0, len(data))
-	out = append(out, 0xFF, 0xD8)
-	i := 2
-	for i < len(data) {
-		if data[i] != 0xFF {
-			return nil, errMalformed
-		}
-		// Fill bytes: any number of 0xFF before a marker.
-		for i < len(data) && data[i] == 0xFF {
-			i++
-		}
-		if i >= len(data) {
-			return nil, errMalformed
-		}
-		marker := data[i]
-		i++
-		switch {
-		case marker == 0xD9: // EOI: anything after it is not image data
-			return append(out, 0xFF, 0xD9), nil
-		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
-			out = append(out, 0xFF, marker)
-			continue
-		}
-		if i+2 > len(data) {
-			return nil, errMalformed
-		}
-		n := int(binary.BigEndian.Uint16(data[i:]))
-		if n < 2 || i+n > len(data) {
-			return nil, errMalformed
-		}
-		seg := data[i : i+n]
-		i += n
-		drop := (marker >= 0xE1 && marker <= 0xEF) || marker == 0xFE
-		if !drop {
-			out = append(out, 0xFF, marker)
-			out = append(out, seg...)
-		}
-		if marker != 0xDA { // not SOS: the next marker follows directly
-			continue
-		}
-		// Entropy-coded data runs until a marker other than a stuffed
-		// 0xFF00 or a restart marker.
-		start := i
-		for i < len(data) {
-			if data[i] == 0xFF && i+1 < len(data) {
-				next := data[i+1]
-				if next == 0x00 || (next >= 0xD0 && next <= 0xD7) {
-					i += 2
-					continue
-				}
-				break // a marker (possibly after fill bytes)
-			}
-			i++
-		}
-		out = append(out, data[start:i]...)
-	}
-	return nil, errMalformed // no EOI
-}
-
-// pngDrop lists the PNG chunks that carry text, EXIF or timestamps.
-var pngDrop = map[string]bool{"tEXt": true, "zTXt": true, "iTXt": true, "eXIf": true, "tIME": true}
-
-// stripPNG copies a PNG chunk by chunk without its text, EXIF and time
-// chunks; anything after IEND is dropped.
-func stripPNG(data []byte) ([]byte, error) {
-	const sig = "\x89PNG\r\n\x1a\n"
-	if !bytes.HasPrefix(data, []byte(sig)) {
-		return nil, errMalformed
-	}
-	out := make([]byte, 0, len(data))
-	out = append(out, sig...)
-	i := len(sig)
-	for i+12 <= len(data) {
-		n := binary.BigEndian.Uint32(data[i:])
-		if n > 1<<31-1 || uint64(i)+12+uint64(n) > uint64(len(data)) {
-			return nil, errMalformed
-		}
-		typ := string(data[i+4 : i+8])
-		end := i + 12 + int(n)
-		if !pngDrop[typ] {
-			out = append(out, data[i:end]...)
-		}
-		i = end
-		if typ == "IEND" {
-			return out, nil
-		}
-	}
-	return nil, errMalformed
-}
-
 // CleanFilename keeps the base name of what the browser sent, valid
-// UTF-8, without control characters or path parts, at most 100 runes.
+// UTF-8, without control or text-direction characters (a right-to-left
+// override makes "gpj.exe" read as "exe.jpg") or path parts, at most 100
+// runes.
 func CleanFilename(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	name = name[strings.LastIndexAny(name, `/\`)+1:]
 	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7F || r == '"' {
+		if models.IsControlRune(r) || models.IsBidiControl(r) || r == '"' {
 			return -1
 		}
 		return r

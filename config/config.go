@@ -67,6 +67,35 @@ type Config struct {
 	// a person's first reminder or overdue notice of a day waits for the
 	// rest of its burst before the day's one batched mail goes out.
 	NoticeBatchDelay time.Duration
+	// IMAP is JIANFU_IMAP_URL: the 举报信箱 whose new mails the worker
+	// imports as tips (nil: no mailbox intake). See docs/mailbox.md.
+	IMAP *IMAP
+	// IMAPReply is JIANFU_IMAP_REPLY: on answers each imported mail's
+	// sender with the receipt (default off).
+	IMAPReply bool
+	// IMAPInterval is JIANFU_IMAP_INTERVAL, how often the mailbox is
+	// polled (default 1m).
+	IMAPInterval time.Duration
+	// IMAPMaxBytes is JIANFU_IMAP_MAX_MB, in MiB (default 25): a larger
+	// mail becomes a tip from its headers alone, marked for the office.
+	IMAPMaxBytes int64
+	// FileKeys is JIANFU_FILE_KEYS, attachment keys beside the one derived
+	// from SecretKey, by id (default none; see ParseFileKeys).
+	FileKeys map[int][]byte
+	// Retention is JIANFU_RETENTION (default contact=365d).
+	Retention Retention
+}
+
+// IMAP is the parsed JIANFU_IMAP_URL.
+type IMAP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	// Mailbox is the folder to import from (default INBOX).
+	Mailbox string
+	// TLS is "implicit" (imaps://), "starttls" (imap:// default) or "none".
+	TLS string
 }
 
 // SMTP is the parsed JIANFU_SMTP_URL.
@@ -91,6 +120,8 @@ var Variables = []string{
 	"JIANFU_RATE_LIMITS", "JIANFU_LOG_FORMAT", "JIANFU_LOG_LEVEL",
 	"JIANFU_MAX_FILES", "JIANFU_MAX_FILE_MB", "JIANFU_TRUSTED_PROXIES",
 	"JIANFU_POLL_INTERVAL", "JIANFU_NOTICE_BATCH_DELAY",
+	"JIANFU_IMAP_URL", "JIANFU_IMAP_REPLY", "JIANFU_IMAP_INTERVAL", "JIANFU_IMAP_MAX_MB",
+	"JIANFU_FILE_KEYS", "JIANFU_RETENTION",
 }
 
 // Load reads the settings from getenv (os.Getenv in main). JIANFU_CONFIG
@@ -197,6 +228,32 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.NoticeBatchDelay, err = time.ParseDuration(get("JIANFU_NOTICE_BATCH_DELAY", "1m")); err != nil || c.NoticeBatchDelay <= 0 {
 		bad("JIANFU_NOTICE_BATCH_DELAY", errors.New("want a positive Go duration such as 1m"))
 	}
+	if s := get("JIANFU_IMAP_URL", ""); s != "" {
+		if c.IMAP, err = parseIMAP(s); err != nil {
+			bad("JIANFU_IMAP_URL", err)
+		}
+	}
+	switch get("JIANFU_IMAP_REPLY", "off") {
+	case "on":
+		c.IMAPReply = true
+	case "off":
+	default:
+		bad("JIANFU_IMAP_REPLY", errors.New("want on or off"))
+	}
+	if c.IMAPInterval, err = time.ParseDuration(get("JIANFU_IMAP_INTERVAL", "1m")); err != nil || c.IMAPInterval <= 0 {
+		bad("JIANFU_IMAP_INTERVAL", errors.New("want a positive Go duration such as 1m"))
+	}
+	imapMB, err := positiveInt(get("JIANFU_IMAP_MAX_MB", "25"))
+	if err != nil {
+		bad("JIANFU_IMAP_MAX_MB", err)
+	}
+	c.IMAPMaxBytes = int64(imapMB) << 20
+	if c.FileKeys, err = ParseFileKeys(get("JIANFU_FILE_KEYS", "")); err != nil {
+		bad("JIANFU_FILE_KEYS", err)
+	}
+	if c.Retention, err = ParseRetention(get("JIANFU_RETENTION", DefaultRetention)); err != nil {
+		bad("JIANFU_RETENTION", err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -267,6 +324,50 @@ func parseSMTP(s string) (*SMTP, error) {
 			m.TLS = t
 		default:
 			return nil, fmt.Errorf("tls=%q is not starttls, implicit or none", t)
+		}
+	}
+	return m, nil
+}
+
+// parseIMAP reads imaps://user:pass@host[:993][/MAILBOX] or
+// imap://user:pass@host[:143][/MAILBOX][?tls=starttls|none].
+func parseIMAP(s string) (*IMAP, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %v", redact(err))
+	}
+	m := &IMAP{Host: u.Hostname(), TLS: "starttls", Port: 143}
+	switch u.Scheme {
+	case "imaps":
+		m.TLS, m.Port = "implicit", 993
+	case "imap":
+	default:
+		return nil, fmt.Errorf("scheme %q is not imaps or imap", u.Scheme)
+	}
+	if m.Host == "" {
+		return nil, errors.New("the URL has no host")
+	}
+	if p := u.Port(); p != "" {
+		if m.Port, err = strconv.Atoi(p); err != nil || m.Port <= 0 || m.Port > 65535 {
+			return nil, fmt.Errorf("bad port %q", p)
+		}
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return nil, errors.New("the URL has no user name (imaps://user:password@host/INBOX)")
+	}
+	m.Username = u.User.Username()
+	m.Password, _ = u.User.Password()
+	m.Mailbox = strings.Trim(u.Path, "/")
+	if m.Mailbox == "" {
+		m.Mailbox = "INBOX"
+	}
+	if t := u.Query().Get("tls"); t != "" {
+		switch {
+		case u.Scheme == "imap" && (t == "starttls" || t == "none"):
+			m.TLS = t
+		case u.Scheme == "imaps" && t == "implicit":
+		default:
+			return nil, fmt.Errorf("tls=%q is not starttls or none (imap://) or implicit (imaps://)", t)
 		}
 	}
 	return m, nil

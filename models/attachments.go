@@ -60,9 +60,13 @@ func (s *Store) AttachmentFile(ctx context.Context, p Principal, id uint64) (Att
 		return out, fmt.Errorf("attachment %d: %w", id, ErrNotFound)
 	}
 	var content Attachment
-	if err := db.Select("id, data").First(&content, id).Error; err != nil {
+	if err := db.Select("id, sha256, key_id, data").First(&content, id).Error; err != nil {
 		return out, fmt.Errorf("load attachment %d content: %w", id, err)
 	}
-	out.AttachmentView, out.CaseID, out.Data = attachmentView(a), a.CaseID, content.Data
+	plain, err := s.files.open(content.KeyID, content.SHA256, content.Data)
+	if err != nil {
+		return out, fmt.Errorf("attachment %d: %w", id, err)
+	}
+	out.AttachmentView, out.CaseID, out.Data = attachmentView(a), a.CaseID, plain
 	return out, nil
 }

@@ -53,6 +53,10 @@ type CaseSummary struct {
 	Township     string           `json:"township,omitempty"`
 	CreatedAt    time.Time        `json:"created_at"`
 	Assignments  []AssignmentView `json:"assignments"`
+
+	// UnreadMessages: tipster messages the office has not seen yet (0 for
+	// liaisons).
+	UnreadMessages int `json:"unread_messages"`
 }
 
 // AssignmentView is one unit's share of a case; the fields after Overdue
@@ -131,6 +135,16 @@ type CaseDetail struct {
 	Timeline             []TimelineEntry  `json:"timeline"`
 	// Actions are the case actions the viewer may take now.
 	Actions []string `json:"actions"`
+
+	// ReceivedAt: when a tip entered by staff reached the office
+	// (withheld from liaisons, like the channel).
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
+	// Disposals: what was done to those responsible (office, admin and
+	// leaders only).
+	Disposals []DisposalView `json:"disposals,omitempty"`
+	// VerificationParts: each unit's part of the joint verification (a
+	// liaison sees their own unit's).
+	VerificationParts []VerificationPartView `json:"verification_parts,omitempty"`
 }
 
 const (
@@ -147,6 +161,8 @@ type caseRow struct {
 	Category     string
 	CategoryName string
 	Township     *string
+
+	UnreadMessages int
 }
 
 func (r caseRow) summary(now time.Time) CaseSummary {
@@ -156,13 +172,14 @@ func (r caseRow) summary(now time.Time) CaseSummary {
 	if r.Township != nil {
 		s.Township = *r.Township
 	}
+	s.UnreadMessages = r.UnreadMessages
 	return s
 }
 
 func (s *Store) caseQuery(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("cases").
 		Select("cases.id, cases.stage, cases.due_at, cases.created_at, tips.title, categories.code AS category, " +
-			"categories.name AS category_name, tw.code AS township").
+			"categories.name AS category_name, tw.code AS township, cases.unread_messages").
 		Joins("JOIN tips ON tips.id = cases.tip_id").
 		Joins("JOIN categories ON categories.id = cases.category_id").
 		Joins("LEFT JOIN units tw ON tw.id = cases.township_id")
@@ -323,6 +340,9 @@ func (s *Store) ListCases(ctx context.Context, p Principal, f CaseFilter) (CaseP
 	ids := make([]uint64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
+		if p.Role == RoleLiaison {
+			r.UnreadMessages = 0
+		}
 		page.Items = append(page.Items, r.summary(now))
 	}
 	views, err := s.assignmentViews(s.db.WithContext(ctx), p, ids, now)
@@ -449,6 +469,9 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 	if !ok {
 		return d, fmt.Errorf("case %d: %w", id, ErrNotFound)
 	}
+	if err := s.markMessagesRead(ctx, p, &c); err != nil {
+		return d, err
+	}
 	var rows []caseRow
 	if err := s.caseQuery(ctx).Where("cases.id = ?", id).Scan(&rows).Error; err != nil {
 		return d, fmt.Errorf("load case %d summary: %w", id, err)
@@ -457,7 +480,7 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		return d, fmt.Errorf("case %d summary: %w", id, ErrNotFound)
 	}
 	var tip Tip
-	if err := db.Select("id, channel, content, implicated_unit, occurred_on, anonymous").First(&tip, c.TipID).Error; err != nil {
+	if err := db.Select("id, channel, content, implicated_unit, occurred_on, anonymous, received_at").First(&tip, c.TipID).Error; err != nil {
 		return d, fmt.Errorf("load tip of case %d: %w", id, err)
 	}
 	liaison := p.Role == RoleLiaison
@@ -466,9 +489,16 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 		MergedInto: c.MergedIntoID, RejectReason: c.RejectReason, ReopenCount: c.ReopenCount, RepliedAt: c.RepliedAt,
 		Rating: c.Rating, RatedAt: c.RatedAt, ClosedAt: c.ClosedAt, VerifyTeam: []string{}, Attachments: []AttachmentView{},
 		Timeline: []TimelineEntry{}, Actions: []string{}}
+	if liaison {
+		d.UnreadMessages = 0
+	}
 	if !liaison {
 		d.Channel = tip.Channel
 		d.Anonymous = &tip.Anonymous
+		d.ReceivedAt = tip.ReceivedAt
+		if d.Disposals, err = s.caseDisposals(ctx, c.ID); err != nil {
+			return d, err
+		}
 		_ = json.Unmarshal([]byte(c.Suggestions), &d.Suggestions)
 		// The verification team names other units: not a liaison's business.
 		_ = json.Unmarshal([]byte(c.VerifyTeam), &d.VerifyTeam)
@@ -511,6 +541,14 @@ func (s *Store) CaseDetail(ctx context.Context, p Principal, id uint64) (CaseDet
 			if f.AssignmentID == nil {
 				d.Attachments = append(d.Attachments, attachmentView(f))
 			}
+		}
+	}
+	if d.VerificationParts, err = s.verificationParts(db, p, &c, now); err != nil {
+		return d, err
+	}
+	for _, v := range d.VerificationParts {
+		if p.Role == RoleLiaison && v.Unit == p.UnitCode && !v.Submitted && c.Stage == StageVerify {
+			d.Actions = append(d.Actions, ActionVerificationPart)
 		}
 	}
 	for _, act := range caseActions {

@@ -121,6 +121,15 @@ func (s *Store) PlanDigests(ctx context.Context, week string) (DigestPlan, error
 		return DigestPlan{}, err
 	}
 	plan := DigestPlan{Week: week}
+	// Units with something else to report (registry warnings), asked
+	// before the transaction: SQLite's one connection is taken inside it.
+	var extra []string
+	if s.extras != nil {
+		var err error
+		if extra, err = s.extras.DigestUnits(ctx); err != nil {
+			return DigestPlan{}, fmt.Errorf("plan digests of %s: %w", week, err)
+		}
+	}
 	err := retryDeadlocks(func() error {
 		plan.Queued = nil
 		return s.write(ctx, func(w *txWork) error {
@@ -131,6 +140,12 @@ func (s *Store) PlanDigests(ctx context.Context, week string) (DigestPlan, error
 			if err != nil {
 				return fmt.Errorf("find units to digest: %w", err)
 			}
+			for _, c := range extra {
+				if !slices.Contains(codes, c) {
+					codes = append(codes, c)
+				}
+			}
+			slices.Sort(codes)
 			scopes := []string{ScopeSummary}
 			for _, c := range codes {
 				scopes = append(scopes, UnitScope(c))
@@ -304,10 +319,28 @@ type UnitDigest struct {
 	To      []string     // the unit's liaisons with an email
 	Overdue []DigestItem // longest overdue first
 	DueSoon []DigestItem // due within DueSoonWindow, soonest first
+	// Warnings are the unit's early warnings (智能预警) from DigestExtras,
+	// one zh-CN line each.
+	Warnings []string
 }
 
 // Empty reports whether the unit has nothing to report.
-func (d UnitDigest) Empty() bool { return len(d.Overdue) == 0 && len(d.DueSoon) == 0 }
+func (d UnitDigest) Empty() bool {
+	return len(d.Overdue) == 0 && len(d.DueSoon) == 0 && len(d.Warnings) == 0
+}
+
+// DigestExtras adds what another domain has for a unit to its weekly
+// digest: the registry's warnings (models/registry), which models cannot
+// import. main installs it with SetDigestExtras.
+type DigestExtras interface {
+	// DigestUnits are the codes of the units with something to report.
+	DigestUnits(ctx context.Context) ([]string, error)
+	// UnitLines are one unit's lines, zh-CN.
+	UnitLines(ctx context.Context, code string) ([]string, error)
+}
+
+// SetDigestExtras installs the digest's extra lines (at wiring time).
+func (s *Store) SetDigestExtras(e DigestExtras) { s.extras = e }
 
 // UnitDigest builds one unit's digest as of now in two queries: the unit
 // with its liaisons' addresses, and its waiting assignments with their
@@ -354,6 +387,11 @@ func (s *Store) UnitDigest(ctx context.Context, code string) (UnitDigest, error)
 			d.Overdue = append(d.Overdue, it)
 		} else {
 			d.DueSoon = append(d.DueSoon, it)
+		}
+	}
+	if s.extras != nil {
+		if d.Warnings, err = s.extras.UnitLines(ctx, code); err != nil {
+			return UnitDigest{}, fmt.Errorf("load warnings of unit %s: %w", code, err)
 		}
 	}
 	return d, nil

@@ -37,6 +37,10 @@ type newTip struct {
 	// Set by the writer once committed.
 	caseID uint64
 	dueAt  time.Time
+
+	// enteredBy: the staff member who entered a phone, letter, visit or
+	// mailbox tip ("" for the tipster's own).
+	enteredBy string
 }
 
 // intakeSignal answers a waiting tip: its result, or a batch to write.
@@ -189,6 +193,9 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 		}
 		events[i] = Event{CaseID: c.ID, At: t.now, Kind: EventSubmitted, Actor: ActorTipster, ToStage: StageCollect,
 			Public: true, Body: "收到反映，进入线索收集阶段", Data: "{}"}
+		if t.enteredBy != "" {
+			events[i].Actor, events[i].Body = t.enteredBy, enteredBody(t.tip.Channel)
+		}
 		task, err := w.task(TaskRouteTip, QueueDefault, RouteTipPayload{CaseID: c.ID}, time.Time{})
 		if err != nil {
 			return err

@@ -68,6 +68,11 @@ type PublicEvent struct {
 	Text  string
 	From  string // "tipster", "office" or "system"; never a user name
 	Files int    // attachments the entry carries
+
+	// ID and Answered are set on the office's questions: the tipster
+	// answers one by its id.
+	ID       uint64
+	Answered bool
 }
 
 // NormalizeReceipt accepts a receipt as people type or paste it (spaces,
@@ -102,6 +107,8 @@ type tipsterCase struct {
 	Rating       string
 	RepliedAt    *time.Time
 	DueAt        *time.Time
+
+	MergedIntoID *uint64
 }
 
 // caseByReceipt finds the case of a receipt. A miss returns a zero row
@@ -110,7 +117,7 @@ type tipsterCase struct {
 func caseByReceipt(db *gorm.DB, hash string) (row tipsterCase, found bool, err error) {
 	err = db.Table("tips").
 		Select("cases.id AS case_id, cases.stage, tips.created_at, tips.title, categories.code AS category_code, "+
-			"categories.name AS category_name, cases.rating, cases.replied_at, cases.due_at").
+			"categories.name AS category_name, cases.rating, cases.replied_at, cases.due_at, cases.merged_into_id").
 		Joins("JOIN cases ON cases.tip_id = tips.id").
 		Joins("JOIN categories ON categories.id = tips.category_id").
 		Where("tips.receipt_hash = ?", hash).Take(&row).Error
@@ -180,7 +187,14 @@ func (s *Store) TipView(ctx context.Context, receipt string) (PublicCase, error)
 		case EventReplied:
 			v.Replies = append(v.Replies, pe)
 		case EventQuestion:
+			pe.ID = ev.ID
 			v.Questions = append(v.Questions, pe)
+		}
+	}
+	markAnswered(v.Questions, evs)
+	if row.MergedIntoID != nil && len(evs) > 0 {
+		if err := s.followSurvivor(db, &v, row, evs[len(evs)-1].At); err != nil {
+			return PublicCase{}, err
 		}
 	}
 	return v, nil
@@ -217,11 +231,21 @@ func publicFrom(ev Event) string {
 // checked files) to the public timeline while the case is open; once it is
 // closed the answer is ErrWrongStage.
 func (s *Store) AddTipMessage(ctx context.Context, receipt, text string, files []FileInput) error {
+	return s.AddTipAnswer(ctx, receipt, 0, text, files)
+}
+
+// AddTipAnswer is AddTipMessage answering the office's question
+// questionID (0: no question). The office is notified of every message,
+// and the case counts it unread until the office opens the case page.
+func (s *Store) AddTipAnswer(ctx context.Context, receipt string, questionID uint64, text string, files []FileInput) error {
 	receipt, err := NormalizeReceipt(receipt)
 	if err != nil {
 		return err
 	}
 	text = strings.TrimSpace(text)
+	if err := CheckText("text", "补充内容", text, true); err != nil {
+		return err
+	}
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0 && len(files) == 0:
 		return invalid("text", "请填写补充内容或上传附件")
@@ -247,8 +271,17 @@ func (s *Store) AddTipMessage(ctx context.Context, receipt, text string, files [
 		}
 		ev := Event{CaseID: c.ID, At: w.now, Kind: EventTipsterMessage, Actor: ActorTipster, FromStage: c.Stage,
 			ToStage: c.Stage, Public: true, Body: text, Data: fmt.Sprintf(`{"files":%d}`, len(files))}
+		if questionID != 0 {
+			if err := checkQuestion(w.tx, c.ID, questionID); err != nil {
+				return err
+			}
+			ev.Data = fmt.Sprintf(`{"files":%d,"question_id":%d}`, len(files), questionID)
+		}
 		if err := w.tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("insert tipster message: %w", err)
+		}
+		if err := noteTipsterMessage(w, ev); err != nil {
+			return err
 		}
 		for _, f := range files {
 			a := Attachment{CaseID: c.ID, EventID: &ev.ID, Filename: f.Name, ContentType: f.ContentType,

@@ -61,6 +61,9 @@ func (s *Store) NoticeFor(ctx context.Context, outboxID uint64, p NoticePayload)
 		return n, false, fmt.Errorf("load notice tip: %w", err)
 	}
 	n = Notice{Kind: p.Kind, CaseID: c.ID, CaseTitle: title, Stage: c.Stage, DueAt: c.DueAt, Body: ev.Body}
+	if p.Kind == EventTipsterMessage { // the tipster's words stay in the console, out of mailboxes
+		n.Body = "举报人补充了信息或回答了询问，请登录工作台查看。"
+	}
 	if p.AssignmentID != 0 {
 		var a Assignment
 		if err := db.First(&a, p.AssignmentID).Error; err != nil {
@@ -307,8 +310,14 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 	if len(caseIDs) > 0 {
 		// A case-level notice is still live if the case is in the stage the
 		// timer was for, which its event recorded.
+		// Named fields, not an embedded itemRow: gorm maps no field of an
+		// unexported embedded struct, which left every case-level item
+		// out and marked the office's own reminders skipped.
 		var cs []struct {
-			itemRow
+			CaseID     uint64
+			Title      string
+			Stage      string
+			DueAt      *time.Time
 			EventStage string
 		}
 		eventIDs := make([]uint64, 0, len(notices))
@@ -327,7 +336,7 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 		}
 		for _, c := range cs {
 			if c.Stage == c.EventStage {
-				rows = append(rows, c.itemRow)
+				rows = append(rows, itemRow{CaseID: c.CaseID, Title: c.Title, Stage: c.Stage, DueAt: c.DueAt})
 			}
 		}
 	}

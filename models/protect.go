@@ -39,21 +39,59 @@ func (s *Store) ClientHash(addr string) string { return s.keyedHash("client", ad
 
 var receiptSpace = new(big.Int).Exp(big.NewInt(10), big.NewInt(16), nil) // 10^16 ≈ 2^53.15
 
-// newReceipt draws 16 random digits. With an idempotency key the receipt is
-// derived from it, so a retried submission gets the same receipt back
-// without the receipt ever being stored.
-func (s *Store) newReceipt(idempotencyKey string) (string, error) {
-	if idempotencyKey != "" {
-		m := hmac.New(sha256.New, s.subkey("receipt-from-key"))
-		m.Write([]byte(idempotencyKey))
-		n := new(big.Int).SetBytes(m.Sum(nil))
-		return fmt.Sprintf("%016s", n.Mod(n, receiptSpace).String()), nil
-	}
+// newReceipt draws 16 random digits from crypto/rand. It is never derived
+// from anything the client sends (an Idempotency-Key included), so knowing
+// a key tells nothing about a receipt.
+func (s *Store) newReceipt() (string, error) {
 	n, err := rand.Int(rand.Reader, receiptSpace)
 	if err != nil {
 		return "", fmt.Errorf("draw receipt: %w", err)
 	}
 	return fmt.Sprintf("%016s", n.String()), nil
+}
+
+// receiptAEAD is the cipher that seals a receipt for an idempotent replay.
+// Its key comes from the secret AND the raw Idempotency-Key, which is
+// never stored: the database alone (a backup, a dump) cannot give the
+// receipt back, only a request that holds the key can.
+func (s *Store) receiptAEAD(idempotencyKey string) (cipher.AEAD, error) {
+	m := hmac.New(sha256.New, s.subkey("receipt-seal"))
+	m.Write([]byte(idempotencyKey))
+	block, err := aes.NewCipher(m.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// sealReceipt encrypts receipt for a replay with the same key; keyHash is
+// authenticated with it, so a seal copied to another row does not open.
+func (s *Store) sealReceipt(idempotencyKey, keyHash, receipt string) ([]byte, error) {
+	aead, err := s.receiptAEAD(idempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, []byte(receipt), []byte(keyHash)), nil
+}
+
+// openReceipt reverses sealReceipt.
+func (s *Store) openReceipt(idempotencyKey, keyHash string, sealed []byte) (string, error) {
+	aead, err := s.receiptAEAD(idempotencyKey)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return "", errors.New("sealed receipt too short")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(keyHash))
+	if err != nil {
+		return "", fmt.Errorf("open sealed receipt: %w", err)
+	}
+	return string(plain), nil
 }
 
 // Contact is a real-name tipster's contact details.

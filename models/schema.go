@@ -109,6 +109,10 @@ type Tip struct {
 	ID             uint64  `gorm:"primaryKey"`
 	ReceiptHash    string  `gorm:"size:64;not null;uniqueIndex"`
 	IdempotencyKey *string `gorm:"size:64;uniqueIndex"`
+	// SourceRef is a keyed hash of where an imported tip came from (the
+	// mailbox message's Message-ID): unique, so a message committed once
+	// is never imported again.
+	SourceRef      *string `gorm:"size:64;uniqueIndex"`
 	Channel        string  `gorm:"size:16;not null"`
 	CategoryID     uint64  `gorm:"not null"`
 	Title          string  `gorm:"size:400;not null"`
@@ -119,6 +123,16 @@ type Tip struct {
 	Anonymous      bool    `gorm:"not null"`
 	ContactEnc     []byte
 	CreatedAt      time.Time `gorm:"not null"`
+	// ReceivedAt: when a tip entered by staff reached the office.
+	ReceivedAt *time.Time
+	// IdempotencyRequest is the keyed hash of the canonical request that
+	// first used IdempotencyKey; ReceiptSeal is its receipt sealed under
+	// the raw key (models/idempotency.go). All three are cleared after 24 h.
+	IdempotencyRequest *string `gorm:"size:64"`
+	ReceiptSeal        []byte
+	// ContactErasedAt is when the retention sweep erased the contact
+	// (models/retention.go).
+	ContactErasedAt *time.Time
 }
 
 // Case is the tracked life of one tip.
@@ -146,6 +160,10 @@ type Case struct {
 	ClosedAt             *time.Time
 	CreatedAt            time.Time `gorm:"not null"`
 	UpdatedAt            time.Time `gorm:"not null"`
+
+	// UnreadMessages counts the tipster's messages the office has not
+	// opened the case page since (the queue marks them).
+	UnreadMessages int `gorm:"not null"`
 }
 
 // Assignment is one unit's share of a dispatched case (双交办: each unit has
@@ -187,6 +205,9 @@ type Attachment struct {
 	SHA256       string    `gorm:"column:sha256;size:64;not null"`
 	Data         []byte    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`
+	// KeyID names the key that sealed Data; 0 is a file stored in clear
+	// before encryption (filecrypt.go).
+	KeyID int `gorm:"not null"`
 }
 
 // Event is one entry of a case's append-only timeline.
@@ -243,7 +264,8 @@ type Digest struct {
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
 		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
-		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{}}
+		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
+		&Disposal{}, &VerificationPart{}}
 }
 
 // Assignment statuses.

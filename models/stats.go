@@ -225,10 +225,11 @@ const StageTotal = "total"
 // ChannelNames are the zh-CN names of the intake channels.
 var ChannelNames = map[string]string{
 	ChannelWeb: "网络平台", ChannelPhone: "电话", ChannelLetter: "来信", ChannelMailbox: "举报信箱",
+	ChannelVisit: "来访",
 }
 
 // Channels are the intake channels in display order.
-var Channels = []string{ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox}
+var Channels = []string{ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox, ChannelVisit}
 
 // TypicalItem is a typical case published in the period.
 type TypicalItem struct {
@@ -258,6 +259,9 @@ type Stats struct {
 	TypicalBatches int64         `json:"typical_batches"`
 	// Sections are the figures of domain packages (AddStatsSection).
 	Sections []StatsSection `json:"-"`
+
+	// Disposals: the disposals recorded in the period (models/disposal.go).
+	Disposals *DisposalStats `json:"disposals"`
 }
 
 // FromDate and ToDate are the period's first and last days (Asia/Shanghai).
@@ -482,6 +486,9 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 	}
 
 	if err := s.typicalInPeriod(ctx, st, args); err != nil {
+		return nil, err
+	}
+	if err := s.disposalsInPeriod(ctx, st, args); err != nil {
 		return nil, err
 	}
 	if st.ByUnit == nil {
@@ -726,7 +733,7 @@ type Table struct {
 }
 
 // TableIDs are the exported tables in order.
-var TableIDs = []string{"summary", "channels", "units", "categories", "townships", "stages", "typical", "definitions"}
+var TableIDs = []string{"summary", "channels", "units", "categories", "townships", "disposals", "stages", "typical", "definitions"}
 
 // rowColumn is one column of the breakdown tables.
 type rowColumn struct {
@@ -912,6 +919,7 @@ func (st *Stats) Tables() []Table {
 		breakdown("units", "按承办单位", "单位代码", st.ByUnit, true, true),
 		breakdown("categories", "按问题类别", "类别代码", st.ByCategory, false, true),
 		breakdown("townships", "按乡镇（街道）", "乡镇代码", st.ByTownship, false, true),
+		st.disposalTable(),
 		stages, typical,
 	}
 	for _, sec := range st.Sections { // domain packages' tables, before the definitions
@@ -982,6 +990,7 @@ func (st *Stats) ReportParagraphs() []string {
 			days(StageCollect), days(StageAssign), days(StageVerify), days(StageRectify), days(StageFeedback), days(StageTotal)),
 		fmt.Sprintf("%s已通报%s批%s个典型问题。", within, n(st.TypicalBatches), n(int64(len(st.Typical)))),
 	}
+	p = append(p, st.disposalParagraph())
 	for _, sec := range st.Sections {
 		p = append(p, sec.Paragraphs...)
 	}

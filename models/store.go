@@ -56,6 +56,10 @@ type Store struct {
 	intake intakeQueue
 	// sections are the statistics added by domain packages.
 	sections statsSections
+	// extras adds other domains' lines to the weekly digest (digest.go).
+	extras DigestExtras
+	// files are the attachment keys (filecrypt.go).
+	files fileKeys
 }
 
 // OpenParams configures Open.
@@ -68,6 +72,9 @@ type OpenParams struct {
 	Secret    []byte
 	Deadlines Deadlines
 	Logger    *slog.Logger
+	// FileKeys are attachment keys beside the one derived from Secret, by
+	// key id (JIANFU_FILE_KEYS; filecrypt.go).
+	FileKeys map[int][]byte
 }
 
 // Open connects to the database and checks that it answers.
@@ -79,6 +86,10 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 		p.Logger = slog.Default()
 	}
 	s := &Store{log: p.Logger, secret: p.Secret, deadlines: p.Deadlines, now: time.Now}
+	var err error
+	if s.files, err = newFileKeys(s.subkey("attachment/1"), p.FileKeys); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	gcfg := &gorm.Config{
 		Logger: logger.Discard,
 		// Writes that need a transaction open one explicitly (s.write).
@@ -88,7 +99,6 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 		DisableForeignKeyConstraintWhenMigrating: true,
 		TranslateError:                           true,
 	}
-	var err error
 	if p.DatabaseURL == "" {
 		s.dialect = "sqlite"
 		if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
@@ -127,6 +137,9 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	}
 	if err := s.countQueries(); err != nil {
 		return nil, err
+	}
+	if err := s.registerFileSealing(); err != nil {
+		return nil, fmt.Errorf("register file sealing: %w", err)
 	}
 	s.calendar.Store(NewCalendar(nil))
 	return s, nil

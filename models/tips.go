@@ -19,6 +19,7 @@ const (
 	ChannelPhone   = "phone"
 	ChannelLetter  = "letter"
 	ChannelMailbox = "mailbox"
+	ChannelVisit   = "visit" // 来访: told in person at the office
 )
 
 // Timeline event kinds.
@@ -68,9 +69,22 @@ type TipInput struct {
 	Anonymous      bool
 	Contact        Contact
 	Channel        string
+	// ReceivedAt is when a tip entered by staff reached the office (the
+	// call, the letter's arrival); nil means now. Web tips have none.
+	ReceivedAt *time.Time
+	// EnteredBy is the username of the staff member who entered a phone,
+	// letter, visit or mailbox tip; the submitted event names them.
+	EnteredBy      string
 	IdempotencyKey string
 	Files          []FileInput
+	// SourceRef names the tip's origin outside the web form (a mailbox
+	// message); a second tip with the same SourceRef is refused with
+	// ErrDuplicateSource. Stored only as a keyed hash.
+	SourceRef string
 }
+
+// ErrDuplicateSource: a tip from this SourceRef is already stored.
+var ErrDuplicateSource = errors.New("a tip from this source is already stored")
 
 // TipReceipt is what the tipster gets back once.
 type TipReceipt struct {
@@ -98,10 +112,28 @@ func (in *TipInput) validate(now time.Time) error {
 	if in.Category == "" {
 		f["category"] = "请选择问题类别"
 	}
-	if n := utf8.RuneCountInString(in.Title); n > 100 {
+	type textField struct {
+		field, label, value string
+		multiline           bool
+	}
+	texts := []textField{{"category", "问题类别", in.Category, false}, {"title", "标题", in.Title, false},
+		{"content", "问题描述", in.Content, true}, {"township", "乡镇（街道）", in.Township, false},
+		{"implicated_unit", "涉及单位", in.ImplicatedUnit, false}, {"occurred_on", "发生日期", in.OccurredOn, false}}
+	if !in.Anonymous {
+		texts = append(texts, textField{"contact.name", "姓名", in.Contact.Name, false},
+			textField{"contact.phone", "电话", in.Contact.Phone, false},
+			textField{"contact.email", "电子邮箱", in.Contact.Email, false})
+	}
+	for _, t := range texts {
+		if m := TextProblem(t.label, t.value, t.multiline); m != "" {
+			f[t.field] = m
+		}
+	}
+	if n := utf8.RuneCountInString(in.Title); n > 100 && f["title"] == "" {
 		f["title"] = fmt.Sprintf("标题不能超过100个字（现在%d个字）", n)
 	}
 	switch n := utf8.RuneCountInString(in.Content); {
+	case f["content"] != "":
 	case n < 10:
 		f["content"] = "问题描述至少需要10个字，请写清楚发生了什么"
 	case n > 5000:
@@ -122,9 +154,14 @@ func (in *TipInput) validate(now time.Time) error {
 		in.Channel = ChannelWeb
 	}
 	switch in.Channel {
-	case ChannelWeb, ChannelPhone, ChannelLetter, ChannelMailbox:
+	case ChannelWeb:
+		in.ReceivedAt = nil
+	case ChannelPhone, ChannelLetter, ChannelMailbox, ChannelVisit:
+		if msg := checkReceivedAt(in.ReceivedAt, now); msg != "" {
+			f["received_at"] = msg
+		}
 	default:
-		f["channel"] = "来源渠道应为 web、phone、letter 或 mailbox"
+		f["channel"] = "来源渠道应为 phone（电话）、letter（来信）、visit（来访）或 mailbox（举报信箱）"
 	}
 	c := &in.Contact
 	c.Name, c.Phone, c.Email = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Email)
@@ -157,6 +194,23 @@ func (in *TipInput) validate(now time.Time) error {
 	return nil
 }
 
+// maxReceivedAge bounds how far back a staff-entered tip may be dated: a
+// letter found a year late is entered as received today.
+const maxReceivedAge = 366 * 24 * time.Hour
+
+// checkReceivedAt returns the zh-CN complaint about a received time, or "".
+func checkReceivedAt(at *time.Time, now time.Time) string {
+	switch {
+	case at == nil:
+		return ""
+	case at.After(now.Add(5 * time.Minute)):
+		return "收到时间不能晚于现在"
+	case at.Before(now.Add(-maxReceivedAge)):
+		return "收到时间不能早于一年前"
+	}
+	return ""
+}
+
 func truncateRunes(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) <= n {
@@ -173,11 +227,11 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	if err := in.validate(now); err != nil {
 		return TipReceipt{}, err
 	}
-	var keyHash *string
+	var keyHash, reqHash *string
 	if in.IdempotencyKey != "" {
-		h := s.keyedHash("idempotency", in.IdempotencyKey)
-		keyHash = &h
-		if r, err := s.replay(ctx, in.IdempotencyKey, h); !errors.Is(err, ErrNotFound) {
+		h, rh := s.keyedHash("idempotency", in.IdempotencyKey), s.requestHash(in)
+		keyHash, reqHash = &h, &rh
+		if r, err := s.replay(ctx, in.IdempotencyKey, h, rh); !errors.Is(err, ErrNotFound) {
 			return r, err
 		}
 	}
@@ -197,14 +251,33 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		}
 		townshipID = &id
 	}
-	receipt, err := s.newReceipt(in.IdempotencyKey)
+	receipt, err := s.newReceipt()
 	if err != nil {
 		return TipReceipt{}, err
 	}
-	tip := Tip{
-		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, Channel: in.Channel,
+	var seal []byte
+	if keyHash != nil {
+		if seal, err = s.sealReceipt(in.IdempotencyKey, *keyHash, receipt); err != nil {
+			return TipReceipt{}, fmt.Errorf("seal receipt: %w", err)
+		}
+	}
+	var sourceRef *string
+	if in.SourceRef != "" {
+		h := s.keyedHash("source", in.SourceRef)
+		sourceRef = &h
+		if err := s.sourceSeen(ctx, h); err != nil {
+			return TipReceipt{}, err
+		}
+	}
+	tip := Tip{SourceRef: sourceRef,
+		ReceiptHash: s.receiptHash(receipt), IdempotencyKey: keyHash, IdempotencyRequest: reqHash, ReceiptSeal: seal,
+		Channel:    in.Channel,
 		CategoryID: catID, Title: in.Title, Content: in.Content, TownshipID: townshipID,
 		ImplicatedUnit: in.ImplicatedUnit, Anonymous: in.Anonymous, CreatedAt: now,
+	}
+	if in.ReceivedAt != nil {
+		at := in.ReceivedAt.UTC().Truncate(time.Microsecond)
+		tip.ReceivedAt = &at
 	}
 	if in.OccurredOn != "" {
 		tip.OccurredOn = &in.OccurredOn
@@ -214,10 +287,15 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 			return TipReceipt{}, fmt.Errorf("seal contact: %w", err)
 		}
 	}
-	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, done: make(chan intakeSignal, 1)}
+	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, enteredBy: in.EnteredBy, done: make(chan intakeSignal, 1)}
 	err = s.storeTip(t)
 	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
-		return s.replay(ctx, in.IdempotencyKey, *keyHash) // lost a race with the same retry
+		return s.replay(ctx, in.IdempotencyKey, *keyHash, *reqHash) // lost a race with the same key
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) && sourceRef != nil {
+		if err := s.sourceSeen(ctx, *sourceRef); err != nil {
+			return TipReceipt{}, err // lost a race with another importer
+		}
 	}
 	if err != nil {
 		return TipReceipt{}, fmt.Errorf("create tip: %w", err)
@@ -225,27 +303,17 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	return TipReceipt{Receipt: receipt, CaseID: t.caseID, Stage: StageCollect, DueAt: t.dueAt}, nil
 }
 
-// replay answers a retried submission with the receipt of the first one.
-func (s *Store) replay(ctx context.Context, key, keyHash string) (TipReceipt, error) {
-	var row struct {
-		ID    uint64
-		Stage string
-		DueAt *time.Time
+// sourceSeen answers ErrDuplicateSource when a tip with this source hash
+// is stored, nil when none is.
+func (s *Store) sourceSeen(ctx context.Context, hash string) error {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Tip{}).Where("source_ref = ?", hash).Count(&n).Error; err != nil {
+		return fmt.Errorf("look up tip source: %w", err)
 	}
-	err := s.db.WithContext(ctx).Table("tips").Select("cases.id, cases.stage, cases.due_at").
-		Joins("JOIN cases ON cases.tip_id = tips.id").Where("tips.idempotency_key = ?", keyHash).Take(&row).Error
-	if err != nil {
-		return TipReceipt{}, interpret(err, "load idempotent tip")
+	if n > 0 {
+		return ErrDuplicateSource
 	}
-	receipt, err := s.newReceipt(key)
-	if err != nil {
-		return TipReceipt{}, err
-	}
-	r := TipReceipt{Receipt: receipt, CaseID: row.ID, Stage: row.Stage, Replayed: true}
-	if row.DueAt != nil {
-		r.DueAt = *row.DueAt
-	}
-	return r, nil
+	return nil
 }
 
 // Actors that are not staff users.

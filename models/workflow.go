@@ -480,6 +480,8 @@ func text(f map[string]string, field, v string, min, max int, empty, long string
 	v = strings.TrimSpace(v)
 	n := utf8.RuneCountInString(v)
 	switch {
+	case TextProblem(field, v, true) != "": // control and bidi characters (text.go)
+		f[field] = TextProblem(field, v, true)
 	case n < min:
 		f[field] = empty
 	case n > max:
@@ -1155,6 +1157,9 @@ func (s *Store) EvaluateTip(ctx context.Context, receipt, rating, comment string
 			Where("tips.receipt_hash = ?", s.receiptHash(receipt)).Take(&c).Error
 		if err != nil {
 			return interpret(err, "find case by receipt")
+		}
+		if c.MergedIntoID != nil {
+			return s.rateMerged(w, &c, rating, comment) // models/merged.go
 		}
 		tipster := Principal{Role: ActorTipster, Username: ActorTipster}
 		if err := guard(ActionRate, tipster, &c, nil); err != nil {

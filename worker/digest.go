@@ -327,11 +327,12 @@ func soonText(due, now time.Time) string {
 type unitView struct {
 	Unit, Week, At, Console string
 	Overdue, DueSoon        []line
+	Warnings                []string // 智能预警 of the unit (models/registry)
 }
 
 func renderUnitDigest(u models.UnitDigest, week, base string) (Message, error) {
 	v := unitView{Unit: u.Unit.Name, Week: weekName(week), At: u.At.In(models.Shanghai()).Format("2006年1月2日 15:04"),
-		Console: base + "/console"}
+		Console: base + "/console", Warnings: u.Warnings}
 	for _, it := range u.Overdue {
 		v.Overdue = append(v.Overdue, line{CaseID: it.CaseID, Title: it.Title, Stage: stageName(it.Stage),
 			Due: dateText(it.DueAt), State: lateText(it.WorkdaysOverdue), Link: caseLink(base, it.CaseID)})
@@ -346,6 +347,9 @@ func renderUnitDigest(u models.UnitDigest, week, base string) (Message, error) {
 	}
 	if n := len(u.DueSoon); n > 0 {
 		parts = append(parts, fmt.Sprintf("7日内到期%d件", n))
+	}
+	if n := len(u.Warnings); n > 0 {
+		parts = append(parts, fmt.Sprintf("预警%d条", n))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "暂无待办")
@@ -429,7 +433,10 @@ var unitText = texttemplate.Must(texttemplate.New("unit").Parse(`{{.Unit}}联络
   {{$l.Link}}
 {{end}}{{end}}{{if not (or .Overdue .DueSoon)}}
 贵单位目前没有逾期或7日内到期的交办事项。
-{{end}}
+{{end}}{{if .Warnings}}
+减负预警（{{len .Warnings}}条）：
+{{range .Warnings}}  {{.}}
+{{end}}{{end}}
 请登录减负直通车工作台办理：{{.Console}}
 本邮件每周自动发送，请勿直接回复。
 `))
@@ -448,6 +455,7 @@ var unitHTML = htmltemplate.Must(htmltemplate.New("unit").Parse(`<div style="fon
 {{range .DueSoon}}<tr><td><a href="{{.Link}}">{{.CaseID}}号</a></td><td>{{.Title}}</td><td>{{.Stage}}</td><td>{{.Due}}</td><td>{{.State}}</td></tr>
 {{end}}</table>{{end}}
 {{if not (or .Overdue .DueSoon)}}<p>贵单位目前没有逾期或7日内到期的交办事项。</p>{{end}}
+{{if .Warnings}}<h3>减负预警（{{len .Warnings}}条）</h3><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <p>请登录<a href="{{.Console}}">减负直通车工作台</a>办理。本邮件每周自动发送，请勿直接回复。</p>
 </div>`))
 

@@ -26,6 +26,11 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// InReplyTo threads an answer under the mail it answers ("<id>").
+	InReplyTo string
+	// AutoSubmitted marks an automatic answer (RFC 3834), so the other
+	// side's auto-responders do not answer it back.
+	AutoSubmitted bool
 }
 
 // Mailer sends one message. Implementations are safe for concurrent use.
@@ -236,6 +241,13 @@ func buildMsg(from *mail.Address, m Message) (*gomail.Msg, error) {
 		return nil, err
 	}
 	msg.Subject(m.Subject)
+	if m.InReplyTo != "" {
+		msg.SetGenHeader(gomail.HeaderInReplyTo, m.InReplyTo)
+		msg.SetGenHeader(gomail.HeaderReferences, m.InReplyTo)
+	}
+	if m.AutoSubmitted {
+		msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-replied")
+	}
 	switch {
 	case m.Text != "" && m.HTML != "":
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)

@@ -45,6 +45,8 @@ var noticeSubjects = map[string]string{
 	models.EventExtensionApproved:      "延期申请已同意",
 	models.EventExtensionRejected:      "延期申请未同意",
 	models.EventRated:                  "举报人已评价",
+	models.EventVerificationPart:       "核查意见待汇总",
+	models.EventTipsterMessage:         "举报人补充信息",
 	models.EventReminder:               "办理提醒",
 	models.EventOverdue:                "逾期催办",
 	models.EventEscalated:              "逾期督办",

@@ -27,5 +27,12 @@ func NewScheduler(p SchedulerParams) (*asynq.Scheduler, error) {
 	if _, err := s.Register(p.DigestCron, asynq.NewTask(models.TaskDigest, []byte("{}")), asynq.Queue(models.QueueMail)); err != nil {
 		return nil, fmt.Errorf("register digest cron %q: %w", p.DigestCron, err)
 	}
+	// The monthly warning mail checks daily and goes out once per month.
+	if _, err := s.Register(WarningMailCron, asynq.NewTask(TaskWarningMail, []byte("{}")), asynq.Queue(models.QueueMail)); err != nil {
+		return nil, fmt.Errorf("register warning mail cron: %w", err)
+	}
+	if _, err := s.Register(retentionCron, NewRetentionTask(), asynq.Queue(models.QueueDefault)); err != nil {
+		return nil, fmt.Errorf("register retention cron: %w", err)
+	}
 	return s, nil
 }

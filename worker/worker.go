@@ -29,6 +29,9 @@ type Params struct {
 	// NoticeBatchDelay is JIANFU_NOTICE_BATCH_DELAY: how long a person's
 	// first reminder of a day waits for the rest (0: one minute).
 	NoticeBatchDelay time.Duration
+	// ContactRetention is JIANFU_RETENTION's contact=: how long after
+	// closing a tipster's contact is kept (0 keeps it).
+	ContactRetention time.Duration
 }
 
 // Worker processes tasks and relays the outbox.
@@ -67,6 +70,8 @@ func New(p Params) *Worker {
 	(&timerHandler{store: p.Store}).Register(w.mux)
 	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL, batchDelay: p.NoticeBatchDelay}).Register(w.mux)
 	NewDigester(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
+	NewWarningMailer(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
+	(&retentionHandler{store: p.Store, contact: p.ContactRetention, logger: p.Logger}).Register(w.mux)
 	return w
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE tips ADD COLUMN receipt_seal VARBINARY(64) NULL;

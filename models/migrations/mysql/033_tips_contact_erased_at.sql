@@ -1,0 +1,1 @@
+ALTER TABLE tips ADD COLUMN contact_erased_at DATETIME(6) NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE cases ADD COLUMN unread_messages INT NOT NULL DEFAULT 0;

@@ -1,0 +1,1 @@
+ALTER TABLE tips ADD COLUMN source_ref VARCHAR(64) NULL;

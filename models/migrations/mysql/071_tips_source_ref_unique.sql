@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX uq_tips_source_ref ON tips (source_ref);

@@ -1,0 +1,1 @@
+ALTER TABLE cases ADD COLUMN unread_messages INTEGER NOT NULL DEFAULT 0;
