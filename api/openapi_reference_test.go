@@ -129,6 +129,16 @@ func renderReference(doc *openapi3.T) string {
 				}
 				p("| %s | %s | %s |\n", code, cell(desc), strings.Join(cts, ", "))
 			}
+			for _, code := range keys(op.Responses.Map()) {
+				r := op.Responses.Map()[code]
+				if !strings.HasPrefix(code, "2") || r.Value.Content["application/json"] == nil {
+					continue
+				}
+				if s := r.Value.Content["application/json"].Schema; s != nil && s.Ref == "" && len(s.Value.Properties) > 0 {
+					p("\n%s 的内容：\n\n", code)
+					fields(p, s)
+				}
+			}
 		}
 	}
 
