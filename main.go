@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -27,6 +29,7 @@ import (
 	"jianfu/api"
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/audit"
 	"jianfu/models/registry"
 	"jianfu/worker"
 )
@@ -39,13 +42,24 @@ Usage:
   jianfu worker             background workers only
   jianfu scheduler          cron scheduler only (run exactly one)
   jianfu migrate            apply database migrations
-  jianfu user add --username U --password P --role admin|office|leader|liaison [--unit CODE] [--email E]
+  jianfu migrate status     list the steps: applied, pending, or dirty (started, not finished)
+  jianfu migrate force V    record step V as applied and clear its dirty mark, after checking it by hand
+  jianfu user add --username U --password P --role admin|office|leader|liaison|auditor [--unit CODE] [--email E]
   jianfu user list
-  jianfu user reset --username U [--password P]
-  jianfu token create --username U [--name N]   print a bearer API token
+  jianfu user reset --username U [--password P]  one-time password, to be changed at next login
+  jianfu user disable|enable --username U        disabling ends every session and token
+  jianfu user reset-2fa --username U             remove a lost second factor
+  jianfu token create --username U [--ttl 90d] [--name N]   print a bearer API token
+  jianfu token list [--username U]
+  jianfu token revoke ID
   jianfu digest send [--week 2026-W48]          send this week's digests now (each at most once)
   jianfu digest preview [--unit CODE] [--html]  print a unit's digest, or the summary without --unit
   jianfu report --year 2025 [--unit CODE]       the annual report section on tips (Markdown)
+  jianfu tasks dead                             list tasks whose retries are spent
+  jianfu tasks retry --all|ID                   run dead tasks again
+  jianfu backup --out FILE                      consistent copy of the embedded database, while it runs
+  jianfu restore --in FILE                      put a backup in place of the embedded database (jianfu stopped)
+  jianfu demo --cases N [--seed S]              fill an empty database with a generated county of N cases
 
 Settings come from JIANFU_* environment variables; see README.md.
 `
@@ -97,6 +111,9 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 			return err
 		}
 		defer store.Close()
+		if len(args) > 0 {
+			return migrateCommand(ctx, store, args, out)
+		}
 		n, err := migrate(ctx, store)
 		if err != nil {
 			return err
@@ -111,6 +128,14 @@ func run(ctx context.Context, cmd string, args []string, out io.Writer) error {
 		return digestCommand(ctx, cfg, logger, args, out)
 	case "report":
 		return reportCommand(ctx, cfg, logger, args, out)
+	case "tasks":
+		return tasksCommand(ctx, cfg, logger, args, out)
+	case "backup":
+		return backupCommand(ctx, cfg, logger, args, out)
+	case "restore":
+		return restoreCommand(ctx, cfg, args, out)
+	case "demo":
+		return demoCommand(ctx, cfg, logger, args, out)
 	}
 	return fmt.Errorf("unknown command %q (see jianfu help)", cmd)
 }
@@ -165,6 +190,9 @@ func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*m
 	defer cancel()
 	store, err := models.Open(octx, models.OpenParams{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
 		Secret: key, Deadlines: cfg.Deadlines, Logger: logger, FileKeys: cfg.FileKeys})
+	if err == nil {
+		store.SetAuthPolicy(cfg.AuthPolicy())
+	}
 	if err != nil {
 		if cfg.Embedded() {
 			return nil, fmt.Errorf("JIANFU_DATA_DIR: %w", err)
@@ -269,6 +297,19 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(worker.NewQueueCollector(redisOpt, store))
+	if cfg.MetricsAddr != "" {
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: api.MetricsHandler(reg), ReadHeaderTimeout: 10 * time.Second}
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("JIANFU_METRICS_ADDR: %w", err)
+		}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+	}
+	if r.scheduler {
+		// One process purges the audit log past JIANFU_AUDIT_RETENTION.
+		go audit.New(store.DB(ctx), store.Now, logger).RunRetention(ctx, cfg.AuditRetention)
+	}
 
 	var w *worker.Worker
 	if r.worker {
@@ -344,14 +385,14 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, r roles
 
 func userCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: jianfu user add|list|reset …")
+		return errors.New("usage: jianfu user add|list|reset|disable|enable|reset-2fa …")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	var p models.UserParams
 	fs.StringVar(&p.Username, "username", "", "login name")
-	fs.StringVar(&p.Password, "password", "", "password (at least 8 characters)")
-	fs.StringVar(&p.Role, "role", "", "admin, office, leader or liaison")
+	fs.StringVar(&p.Password, "password", "", "password (10+ characters, 3 of: lower, upper, digit, other)")
+	fs.StringVar(&p.Role, "role", "", "admin, office, leader, liaison or auditor")
 	fs.StringVar(&p.UnitCode, "unit", "", "unit code (liaisons)")
 	fs.StringVar(&p.Email, "email", "", "email for notices and digests")
 	if err := fs.Parse(args); err != nil {
@@ -362,13 +403,28 @@ func userCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		return err
 	}
 	defer store.Close()
+	log := cliAudit(store, logger)
 	switch sub {
 	case "add":
 		u, err := store.CreateUser(ctx, p)
 		if err != nil {
 			return err
 		}
+		log(ctx, audit.Entry{Action: audit.ActionUserCreate, Target: "user:" + u.Username, Detail: "role=" + u.Role})
 		fmt.Fprintf(out, "created user %s (%s)\n", u.Username, u.Role)
+	case "disable", "enable":
+		off := sub == "disable"
+		if _, err := store.UpdateUser(ctx, p.Username, models.UserUpdate{Disabled: &off}); err != nil {
+			return err
+		}
+		log(ctx, audit.Entry{Action: audit.ActionUserUpdate, Target: "user:" + p.Username, Detail: "disabled=" + strconv.FormatBool(off)})
+		fmt.Fprintf(out, "user %s %sd\n", p.Username, sub)
+	case "reset-2fa":
+		if err := store.ResetOTP(ctx, p.Username); err != nil {
+			return err
+		}
+		log(ctx, audit.Entry{Action: audit.ActionOTPReset, Target: "user:" + p.Username})
+		fmt.Fprintf(out, "second factor of %s removed\n", p.Username)
 	case "list":
 		users, err := store.Users(ctx)
 		if err != nil {
@@ -383,11 +439,12 @@ func userCommand(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 	case "reset":
 		pw := p.Password
 		if pw == "" {
-			pw = rand.Text()[:16]
+			pw = models.GeneratePassword()
 		}
 		if err := store.ResetPassword(ctx, p.Username, pw); err != nil {
 			return err
 		}
+		log(ctx, audit.Entry{Action: audit.ActionPasswordReset, Target: "user:" + p.Username})
 		fmt.Fprintf(out, "password of %s reset; one-time password: %s\n", p.Username, pw)
 	default:
 		return fmt.Errorf("unknown command user %s", sub)

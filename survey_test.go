@@ -149,7 +149,7 @@ func TestSurveySharesAgree(t *testing.T) {
 			}
 
 			// Nothing in the database ties a code to the answers.
-			db, _ := app.Store.Domain()
+			db := app.Store.DB(context.Background())
 			for table, want := range map[string][]string{
 				"survey_codes":     {"code_hash", "id", "survey_id", "used"},
 				"survey_responses": {"answered_on", "id", "survey_id"},

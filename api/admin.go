@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // Administration endpoints (admin role only; the route group checks it):
@@ -47,6 +48,7 @@ func (s *Server) adminCreateUnit(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionUnitChange, Target: "unit:" + u.Code, Detail: "created"})
 	c.JSON(http.StatusCreated, unitJSON(u))
 }
 
@@ -64,6 +66,7 @@ func (s *Server) adminUpdateUnit(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionUnitChange, Target: "unit:" + u.Code, Detail: "updated"})
 	c.JSON(http.StatusOK, unitJSON(u))
 }
 
@@ -92,12 +95,17 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 	if !readJSON(c, &req) {
 		return
 	}
+	if err := s.touchesAuditor(c, "", req.Role); err != nil {
+		fail(c, err)
+		return
+	}
 	u, err := s.Store.CreateUser(c.Request.Context(), models.UserParams{Username: req.Username, Password: req.Password,
 		Role: req.Role, UnitCode: req.Unit, Email: req.Email, MustChangePassword: true})
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionUserCreate, Target: "user:" + u.Username, Detail: "role=" + u.Role})
 	c.JSON(http.StatusCreated, gin.H{"username": u.Username, "role": u.Role, "unit": req.Unit, "email": u.Email,
 		"must_change_password": u.MustChangePassword})
 }
@@ -137,6 +145,7 @@ func (s *Server) adminCreateCategory(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionCategoryChange, Target: "category:" + k.Code, Detail: "created"})
 	c.JSON(http.StatusCreated, categoryJSON(k))
 }
 
@@ -177,6 +186,7 @@ func (s *Server) adminCreateRoutingRule(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionRuleChange, Target: "rule:" + strconv.FormatUint(r.ID, 10), Detail: "created"})
 	c.JSON(http.StatusCreated, r)
 }
 
@@ -194,6 +204,7 @@ func (s *Server) adminUpdateRoutingRule(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionRuleChange, Target: "rule:" + strconv.FormatUint(id, 10), Detail: "updated"})
 	c.JSON(http.StatusOK, r)
 }
 
@@ -206,6 +217,7 @@ func (s *Server) adminDeleteRoutingRule(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionRuleChange, Target: "rule:" + strconv.FormatUint(id, 10), Detail: "deleted"})
 	c.Status(http.StatusNoContent)
 }
 
@@ -266,6 +278,7 @@ func (s *Server) adminReplaceHolidays(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionHolidayChange, Target: "holidays:" + strconv.Itoa(year), Detail: strconv.Itoa(len(days)) + " days"})
 	c.JSON(http.StatusOK, holidaysJSON(year, days))
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,7 @@ import (
 
 	"jianfu/config"
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // Deps is what the HTTP layer needs.
@@ -32,6 +34,12 @@ type Server struct {
 	Deps
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// Audit is the security audit log (models/audit).
+	Audit *audit.Store
+	// cop refuses cross-site requests to the login (net/http).
+	cop *http.CrossOriginProtection
+	// addrs finds the client address behind trusted proxies.
+	addrs *guard
 }
 
 // New builds the HTTP handler.
@@ -46,11 +54,18 @@ func New(d Deps) http.Handler {
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"method", "route"})
 	d.Registry.MustRegister(s.requests, s.latency)
+	d.Store.SetAuthPolicy(d.Config.AuthPolicy())
+	s.Audit = audit.New(d.Store.DB(context.Background()), d.Store.Now, d.Logger)
+	s.cop = http.NewCrossOriginProtection()
+	s.addrs, _ = newGuard(config.RateLimits{Off: true}, d.Config.TrustedProxies, d.Store.ClientHash)
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverer, s.observe, securityHeaders)
 	r.Use(noStoreTips, s.limitBody) // api/limits.go
+	if strings.HasPrefix(d.Config.BaseURL, "https://") {
+		r.Use(hsts)
+	}
 	s.routes(r)
 	return r
 }
@@ -77,6 +92,13 @@ func (s *Server) recoverer(c *gin.Context) {
 				gin.H{"error": newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")})
 		}
 	}()
+	c.Next()
+}
+
+// hsts tells browsers to use https only, once the site is served over it
+// (JIANFU_BASE_URL is https).
+func hsts(c *gin.Context) {
+	c.Header("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	c.Next()
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"jianfu/models"
+	"jianfu/models/audit"
 	"jianfu/web"
 )
 
@@ -74,9 +76,9 @@ func (con *console) tryPrincipal(c *gin.Context) {
 	if err != nil || v == "" {
 		return
 	}
-	if p, csrf, err := con.Store.SessionPrincipal(c.Request.Context(), v); err == nil {
+	if p, tok, err := con.Store.SessionPrincipal(c.Request.Context(), v); err == nil {
 		c.Set(principalKey, p)
-		c.Set(csrfKey, csrf)
+		c.Set(csrfKey, tok.CSRF)
 	}
 }
 
@@ -148,6 +150,15 @@ func (con *console) ready(c *gin.Context) {
 			c.Abort()
 			return
 		}
+		if !twoFactorPages[c.FullPath()] && p.NeedsOTPEnrolment(con.Config.Require2FA) {
+			c.Redirect(http.StatusSeeOther, "/console/2fa")
+			c.Abort()
+			return
+		}
+		if p.Role == models.RoleAuditor && !auditorPages[c.FullPath()] {
+			fail(c, errForbidden)
+			return
+		}
 	}
 	c.Next()
 }
@@ -165,6 +176,9 @@ type consolePage struct {
 	Error    string
 	Notice   string
 	Fields   map[string]string
+	// CalendarBanner warns admin and office, from 1 November, that next
+	// year's holiday arrangement has not been loaded (docs/reliability.md).
+	CalendarBanner string
 }
 
 // IsOffice: office staff and administrators act on cases.
@@ -172,6 +186,9 @@ func (p consolePage) IsOffice() bool { return p.User != nil && p.User.IsOffice()
 
 // IsLiaison: a unit liaison.
 func (p consolePage) IsLiaison() bool { return p.User != nil && p.User.Role == models.RoleLiaison }
+
+// IsAuditor: the security auditor, who reads the audit log only.
+func (p consolePage) IsAuditor() bool { return p.User != nil && p.User.Role == models.RoleAuditor }
 
 // IsAdmin: may use the administration pages.
 func (p consolePage) IsAdmin() bool { return p.User != nil && p.User.Role == models.RoleAdmin }
@@ -199,7 +216,7 @@ func (p consolePage) RoleName() string {
 
 var roleNames = map[string]string{
 	models.RoleAdmin: "系统管理员", models.RoleOffice: "专项机制办公室", models.RoleLeader: "分管领导",
-	models.RoleLiaison: "单位联络员",
+	models.RoleLiaison: "单位联络员", models.RoleAuditor: "安全审计员",
 }
 
 // page starts the data of a page for the signed-in user.
@@ -219,6 +236,12 @@ func (con *console) page(c *gin.Context, title, nav string) consolePage {
 	}
 	if msg := doneMessages[c.Query("done")]; msg != "" {
 		pg.Notice = msg
+	}
+	if pg.IsOffice() {
+		if year, unconfirmed, err := con.Store.UnconfirmedYear(c.Request.Context()); err == nil && unconfirmed {
+			pg.CalendarBanner = fmt.Sprintf("%d年节假日安排尚未确认：办理时限暂按法定节日推算，未含调休安排。"+
+				"国务院办公厅通知发布后，请系统管理员在“系统管理 → 节假日”中录入。", year)
+		}
 	}
 	return pg
 }
@@ -291,6 +314,9 @@ func (con *console) home(c *gin.Context) {
 }
 
 func homeOf(p models.Principal) string {
+	if p.Role == models.RoleAuditor {
+		return "/console/audit"
+	}
 	if p.Role == models.RoleLeader {
 		return "/console/dashboard"
 	}
@@ -338,7 +364,9 @@ func (con *console) login(c *gin.Context) {
 		con.render(c, http.StatusBadRequest, "login", d)
 		return
 	}
-	p, tok, err := con.Store.Login(c.Request.Context(), d.Username, password)
+	p, tok, err := con.Store.LoginWith(c.Request.Context(), models.LoginParams{Username: d.Username, Password: password,
+		OTP: strings.TrimSpace(c.PostForm("otp")), Client: con.clientHash(c)})
+	con.auditLogin(c, d.Username, p, err)
 	if err != nil {
 		var ae *apiError
 		if errors.As(loginError(c, err), &ae) {
@@ -361,6 +389,7 @@ func (con *console) login(c *gin.Context) {
 }
 
 func (con *console) logout(c *gin.Context) {
+	con.audit(c, audit.Entry{Action: audit.ActionLogout, Target: "user:" + principal(c).Username})
 	if v, err := c.Cookie(sessionCookie); err == nil {
 		if err := con.Store.Logout(c.Request.Context(), v); err != nil {
 			fail(c, err)
@@ -388,7 +417,7 @@ func (con *console) changePassword(c *gin.Context) {
 	if new1 != new2 {
 		err = &models.ValidationError{Fields: map[string]string{"confirm_password": "两次输入的新密码不一致"}}
 	} else {
-		err = con.Store.ChangePassword(c.Request.Context(), pg.User.UserID, old, new1)
+		err = con.Store.ChangePassword(c.Request.Context(), *pg.User, old, new1)
 	}
 	if err != nil {
 		var ve *models.ValidationError
@@ -400,5 +429,6 @@ func (con *console) changePassword(c *gin.Context) {
 		con.render(c, http.StatusBadRequest, "password", pg)
 		return
 	}
+	con.audit(c, audit.Entry{Action: audit.ActionPasswordChange, Target: "user:" + pg.User.Username})
 	c.Redirect(http.StatusSeeOther, homeOf(*pg.User)+"?done=password")
 }

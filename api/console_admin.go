@@ -13,6 +13,7 @@ import (
 
 	"jianfu/attach"
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // The administration pages (admin role): users, units, categories, routing
@@ -123,6 +124,7 @@ func (con *console) adminForm(section, action string, run func(c *gin.Context) e
 	return func(c *gin.Context) {
 		err := run(c)
 		if err == nil {
+			con.audit(c, adminFormEntry(c, section, action))
 			target := "/console/admin/" + section
 			if section == "holidays" {
 				target += "?year=" + c.Param("year")
@@ -148,8 +150,40 @@ func (con *console) adminForm(section, action string, run func(c *gin.Context) e
 	}
 }
 
+// adminFormEntry is the audit row of a saved administration form.
+func adminFormEntry(c *gin.Context, section, action string) audit.Entry {
+	first := func(vs ...string) string {
+		for _, v := range vs {
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
+		return "new"
+	}
+	switch section {
+	case "users":
+		if action == "reset" {
+			return audit.Entry{Action: audit.ActionPasswordReset, Target: "user:" + c.PostForm("username")}
+		}
+		return audit.Entry{Action: audit.ActionUserCreate, Target: "user:" + strings.TrimSpace(c.PostForm("username")),
+			Detail: "role=" + c.PostForm("role")}
+	case "units":
+		return audit.Entry{Action: audit.ActionUnitChange, Target: "unit:" + first(c.Param("code"), c.PostForm("code"))}
+	case "categories":
+		return audit.Entry{Action: audit.ActionCategoryChange, Target: "category:" + c.PostForm("code")}
+	case "rules":
+		return audit.Entry{Action: audit.ActionRuleChange, Target: "rule:" + first(c.Param("id")), Detail: action}
+	case "holidays":
+		return audit.Entry{Action: audit.ActionHolidayChange, Target: "holidays:" + c.Param("year")}
+	}
+	return audit.Entry{Action: section + "_change", Target: action}
+}
+
 func (con *console) adminCreateUser() gin.HandlerFunc {
 	return con.adminForm("users", "user", func(c *gin.Context) error {
+		if err := con.touchesAuditor(c, "", c.PostForm("role")); err != nil {
+			return err
+		}
 		_, err := con.Store.CreateUser(c.Request.Context(), models.UserParams{Username: strings.TrimSpace(c.PostForm("username")),
 			Password: c.PostForm("password"), Role: c.PostForm("role"), UnitCode: c.PostForm("unit"),
 			Email: strings.TrimSpace(c.PostForm("email")), MustChangePassword: true})
@@ -159,6 +193,9 @@ func (con *console) adminCreateUser() gin.HandlerFunc {
 
 func (con *console) adminResetPassword() gin.HandlerFunc {
 	return con.adminForm("users", "reset", func(c *gin.Context) error {
+		if err := con.touchesAuditor(c, c.PostForm("username"), ""); err != nil {
+			return err
+		}
 		return con.Store.ResetPassword(c.Request.Context(), c.PostForm("username"), c.PostForm("password"))
 	})
 }

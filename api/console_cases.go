@@ -15,6 +15,7 @@ import (
 
 	"jianfu/attach"
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // The console's queue, case page and case actions. Each form calls the
@@ -626,6 +627,7 @@ func (con *console) revealContact(c *gin.Context) {
 		con.formFailed(c, id, formState{Action: models.ActionRevealContact, Values: c.Request.PostForm}, err)
 		return
 	}
+	con.audit(c, audit.Entry{Action: audit.ActionContactReveal, Target: "case:" + strconv.FormatUint(id, 10)})
 	con.showCase(c, http.StatusOK, id, formState{}, &out)
 }
 
@@ -715,6 +717,7 @@ func (s *Server) downloadAttachment(c *gin.Context) {
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": f.Filename}))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox")
+	s.audit(c, audit.Entry{Action: audit.ActionDownload, Target: "attachment:" + strconv.FormatUint(id, 10)})
 	c.Data(http.StatusOK, f.ContentType, f.Data)
 }
 

@@ -43,8 +43,11 @@ var (
 func fail(c *gin.Context, err error) {
 	var ae *apiError
 	var ve *models.ValidationError
+	var wp *models.WeakPasswordError
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &wp):
+		ae = &apiError{Status: http.StatusBadRequest, Code: "weak_password", Message: wp.Message, Fields: map[string]string{wp.Field: wp.Message}}
 	case errors.As(err, &ve):
 		ae = &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: firstMessage(ve.Fields), Fields: ve.Fields}
 	case errors.Is(err, models.ErrForbidden):

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -36,6 +37,22 @@ func (s *Server) readyz(c *gin.Context) {
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
 
+// metrics serves /metrics on the main listener only when no
+// JIANFU_METRICS_ADDR is set, and then only to a loopback peer (the
+// connection's own address: a forwarded header cannot fake it).
 func (s *Server) metrics() gin.HandlerFunc {
-	return gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	h := promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})
+	return func(c *gin.Context) {
+		if s.Config.MetricsAddr != "" || !parseAddr(c.Request.RemoteAddr).IsLoopback() {
+			fail(c, errNotFound)
+			return
+		}
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// MetricsHandler serves the registry on its own listener
+// (JIANFU_METRICS_ADDR).
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

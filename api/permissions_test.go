@@ -138,7 +138,8 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/reply", pFeedback, false, text("text", "已办理。"), caseAction},
 		{"POST", "/api/v1/cases/%d/reopen", pUnsatisfied, false, none, caseAction},
 		{"POST", "/api/v1/cases/%d/close", pReplied, false, none, caseAction},
-		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), caseAction},
+		// Contact reveal: the office alone (§10.2), not the administrator.
+		{"POST", "/api/v1/cases/%d/contact-reveal", pVerify, false, text("reason", "核实情况"), [5]int{no, ok, no, no, nf}},
 		{"POST", "/api/v1/cases/%d/verification-parts", pVerify, false, func(int) any {
 			return map[string]any{"finding": "partly", "report": "本单位核查：部分属实。"}
 		}, [5]int{no, no, no, made, nf}},
@@ -192,7 +193,14 @@ func TestPermissionMatrix(t *testing.T) {
 		{"PUT", "/api/v1/admin/quotas/2026", "", false, func(int) any {
 			return map[string]any{"quotas": []map[string]any{{"kind": "documents", "unit": "D1", "limit": 5}}}
 		}, adminOnly(ok)},
+		{"GET", "/api/v1/admin/tokens", "", false, none, adminOnly(ok)},
+		{"PUT", "/api/v1/admin/users/leader1", "", false, text("role", "leader"), adminOnly(ok)},
+		// The audit log is the auditor's alone (see auditorWant).
+		{"GET", "/api/v1/audit", "", false, none, [5]int{no, no, no, no, no}},
+		{"GET", "/api/v1/audit/export.csv", "", false, none, [5]int{no, no, no, no, no}},
 	}
+	// The auditor (安全审计员) reads the audit log and nothing else.
+	auditorWant := map[string]int{"/api/v1/audit": ok, "/api/v1/audit/export.csv": ok}
 	who := []string{"admin", "office", "leader", "liaison-d1", "liaison-d2"}
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -205,7 +213,7 @@ func TestPermissionMatrix(t *testing.T) {
 			for _, r := range rows {
 				var id, aid uint64
 				fresh := true
-				for i, name := range append(who, "anonymous") {
+				for i, name := range append(who, "auditor", "anonymous") {
 					n++
 					if fresh && r.state != "" {
 						id, aid = w.bring(r.state)
@@ -234,8 +242,14 @@ func TestPermissionMatrix(t *testing.T) {
 						body = map[string]any{"into": target}
 					}
 					want := anon
-					if i < len(who) {
+					switch {
+					case i < len(who):
 						want = r.want[i]
+					case name == "auditor":
+						want = no
+						if st, ok := auditorWant[r.path]; ok {
+							want = st
+						}
 					}
 					res := w.c[name].JSON(t, r.method, path, body)
 					if res.Status != want {

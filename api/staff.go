@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // The staff JSON API of the case workflow (DESIGN §4). Who may see and do
@@ -243,6 +244,7 @@ func (s *Server) revealContact(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionContactReveal, Target: "case:" + strconv.FormatUint(id, 10)})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"jianfu/models"
+	"jianfu/models/audit"
 )
 
 // Statistics for the dashboard, the export and the annual report. Every
@@ -144,6 +145,7 @@ func (s *Server) exportXLSX(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionExport, Target: "stats.xlsx", Detail: c.Request.URL.RawQuery})
 	attachment(c, exportName(st)+".xlsx")
 	c.Data(http.StatusOK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b)
 }
@@ -259,6 +261,7 @@ func (s *Server) exportCSV(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, audit.Entry{Action: audit.ActionExport, Target: "stats.csv:" + t.ID, Detail: c.Request.URL.RawQuery})
 	attachment(c, exportName(st)+"-"+t.ID+".csv")
 	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }

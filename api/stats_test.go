@@ -246,7 +246,7 @@ func TestStatsAPI(t *testing.T) {
 					}
 				}
 			}
-			if d1 := byUnit["d1"]; d1["dual_assigned"] != 1.0 || d1["received"] != 1.0 || d1["as_county"] != 1.0 {
+			if d1 := byUnit["D1"]; d1["dual_assigned"] != 1.0 || d1["received"] != 1.0 || d1["as_county"] != 1.0 {
 				t.Errorf("d1 = %v", d1)
 			}
 			defs, _ := f.GetRows("指标说明")

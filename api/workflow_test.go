@@ -66,6 +66,7 @@ func newCounty(t *testing.T, b testenv.Backend, deadlines string) *wfCounty {
 		{"admin", "admin1", models.RoleAdmin, ""}, {"office", "office1", models.RoleOffice, ""},
 		{"leader", "leader1", models.RoleLeader, ""}, {"liaison-t1", "liaison_t1", models.RoleLiaison, "T1"},
 		{"liaison-d1", "liaison_d1", models.RoleLiaison, "D1"}, {"liaison-d2", "liaison_d2", models.RoleLiaison, "D2"},
+		{"auditor", "auditor1", models.RoleAuditor, ""},
 	} {
 		now := time.Now().UTC()
 		user := models.User{Username: u.name, PasswordHash: cheapHash(), Role: u.role, Email: u.name + "@example.gov.cn",

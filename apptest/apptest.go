@@ -69,6 +69,8 @@ func Start(t testing.TB, o Options) *App {
 		"JIANFU_DATA_DIR": dataDir, "JIANFU_DATABASE_URL": dbURL, "JIANFU_REDIS_URL": redisURL,
 		"JIANFU_RATE_LIMITS": "off", "JIANFU_POLL_INTERVAL": "200ms",
 		"JIANFU_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		// Tests log in as admin without a second factor unless they set it.
+		"JIANFU_REQUIRE_2FA": "none",
 	}
 	a := &App{t: t, Redis: redisOpt, logs: &testenv.Output{}}
 	if o.RedisProxy {

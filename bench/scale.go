@@ -40,6 +40,11 @@ type ScaleResult struct {
 	DigestQueries, DigestUnits int
 	DigestNonEmpty             int
 	PeakRSSMiB                 float64
+	// ClosedPage is the page of closed cases measured (50, fewer on a
+	// smaller county).
+	ClosedPage int
+	// Reads are the read paths of DESIGN §10.3 (reads.go).
+	Reads *ReadsResult
 }
 
 type latency struct{ P50, P95 time.Duration }
@@ -94,7 +99,7 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	if r.Settle, err = settle(be); err != nil {
 		return nil, err
 	}
-	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "bench-office-pw", Role: models.RoleOffice}); err != nil {
+	if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "Bench-office-pw1", Role: models.RoleOffice}); err != nil {
 		return nil, err
 	}
 	token, err := store.CreateAPIToken(ctx, "bench_office", "bench")
@@ -187,9 +192,10 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if page < 50 {
-		return nil, fmt.Errorf("unit %s has only %d pages of closed cases", unit, page)
+	if page < 50 { // a county smaller than the bench's million
+		log.Printf("unit %s has only %d pages of closed cases: measuring page %d", unit, page, page)
 	}
+	r.ClosedPage = page
 	if r.ListPage50, err = measure(200, func() error { _, err := get(closed + "&cursor=" + url.QueryEscape(cursor)); return err }); err != nil {
 		return nil, err
 	}
@@ -230,12 +236,21 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 	if r.ListSteady, r.SteadyCPU, err = b.measureWithCPU(be, srv, func() error { _, err := get(filter); return err }); err != nil {
 		return nil, err
 	}
+	if r.Reads, err = b.reads(ctx, be, srv, store, token); err != nil {
+		return nil, err
+	}
+	r.PeakRSSMiB = max(r.PeakRSSMiB, srv.peakRSS())
 	return r, nil
 }
 
 // measureWithCPU measures 200 calls of do, with the CPU each process spent
 // and the pages InnoDB read from disk per call.
 func (b *bench) measureWithCPU(be *backend, srv *server, do func() error) (latency, map[string]float64, error) {
+	return b.measureN(be, srv, 200, do)
+}
+
+// measureN is measureWithCPU with n calls.
+func (b *bench) measureN(be *backend, srv *server, n int, do func() error) (latency, map[string]float64, error) {
 	db, err := be.open()
 	if err != nil {
 		return latency{}, nil, err
@@ -246,11 +261,10 @@ func (b *bench) measureWithCPU(be *backend, srv *server, do func() error) (laten
 		db.QueryRow("SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_READS'").Scan(&v)
 		return v
 	}
-	const n = 200
 	r0, cpu0 := diskReads(), sampleCPU(srv.cmd.Process.Pid)
 	lat, err := measure(n, do)
 	cpu := sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, n)
-	cpu["disk reads"] = (diskReads() - r0) / n
+	cpu["disk reads"] = (diskReads() - r0) / float64(n)
 	return lat, cpu, err
 }
 
@@ -330,7 +344,7 @@ func (s *ScaleResult) markdown(w func(string, ...any)) {
 	w("| scenario | measured | target |\n|---|---|---|\n")
 	w("| staff list, unit + stage + overdue, first page (200 requests, HTTP, bearer token) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListFirst.P50), ms(s.ListFirst.P95), mark(s.ListFirst.P95 <= 20*time.Millisecond))
 	w("| the same first page once the worker's start-up work is done (after scenario 3) | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListSteady.P50), ms(s.ListSteady.P95), mark(s.ListSteady.P95 <= 20*time.Millisecond))
-	w("| staff list, unit + stage (the unit's closed cases), 50th page by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
+	w("| staff list, unit + stage (the unit's closed cases), page %d by cursor | p50 %s, p95 %s %s | p95 ≤ 20 ms |\n", s.ClosedPage, ms(s.ListPage50.P50), ms(s.ListPage50.P95), mark(s.ListPage50.P95 <= 20*time.Millisecond))
 	w("| not a target: the last page (page %d) of the unit's open cases, where the walk back through the unit's history ends | p50 %s, p95 %s | – |\n", s.OpenPages, ms(s.ListOpenLast.P50), ms(s.ListOpenLast.P95))
 	w("| case detail | p50 %s, p95 %s %s | p95 ≤ 10 ms |\n", ms(s.Detail.P50), ms(s.Detail.P95), mark(s.Detail.P95 <= 10*time.Millisecond))
 	w("| timers rebuilt on start (%d open due times read; those due within the sweep's minute queued, the rest armed by the sweep as they come near) | %v %s | ≤ 30 s |\n", s.TimersQueued, s.TimerRebuild.Round(time.Millisecond), mark(s.TimerRebuild > 0 && s.TimerRebuild <= 30*time.Second))
@@ -340,8 +354,11 @@ func (s *ScaleResult) markdown(w func(string, ...any)) {
 	}
 	w("| overdue mark after the due time, under that load (%d cases) | worst %v %s | ≤ 10 s |\n", len(s.OverdueLags), worst.Round(time.Millisecond), mark(len(s.OverdueLags) > 0 && worst <= 10*time.Second))
 	w("| all digests: %d units + the summary | %v, %d queries (%d units with something to report) %s | ≤ 5 s, bounded queries |\n", s.DigestUnits, s.DigestBuild.Round(time.Millisecond), s.DigestQueries, s.DigestNonEmpty, mark(s.DigestBuild <= 5*time.Second))
-	w("| peak RSS of `jianfu serve` during the queue scenario | %.0f MiB %s | ≤ 200 MB |\n", s.PeakRSSMiB, mark(s.PeakRSSMiB <= 200))
+	w("| peak RSS of `jianfu serve` during the queue and read-path scenarios | %.0f MiB %s | ≤ 200 MB |\n", s.PeakRSSMiB, mark(s.PeakRSSMiB <= 200))
 	w("\nCPU ms per list request by process, and InnoDB pages read from disk per request: first page at start %s; once settled %s; last page of open cases %s. MariaDB runs with its default 128 MiB buffer pool, far smaller than this database, so pages a request needs for the first time come from disk.\n",
 		cpuText(s.ListCPU), cpuText(s.SteadyCPU), cpuText(s.OpenLastCPU))
+	if s.Reads != nil {
+		s.Reads.markdown(w)
+	}
 	w("\nQuery plans (MariaDB `EXPLAIN`):\n\nList, unit + stage + overdue:\n\n```\n%s\n```\n\nCase detail (assignments of a case):\n\n```\n%s\n```\n", s.ListPlan, s.DetailPlan)
 }

@@ -84,6 +84,22 @@ type Config struct {
 	FileKeys map[int][]byte
 	// Retention is JIANFU_RETENTION (default contact=365d).
 	Retention Retention
+	// TokenTTL is JIANFU_TOKEN_TTL (default 90d): the default and maximum
+	// lifetime of an API token.
+	TokenTTL time.Duration
+	// SessionIdle is JIANFU_SESSION_IDLE (default 30m): a console session
+	// unused this long ends (12 h at most in any case).
+	SessionIdle time.Duration
+	// Require2FA is JIANFU_REQUIRE_2FA (default "admin,auditor"): the roles
+	// that must use a second factor; "none" for none.
+	Require2FA []string
+	// AuditRetention is JIANFU_AUDIT_RETENTION (default 365d, at least
+	// 180d): how long audit log rows are kept.
+	AuditRetention time.Duration
+	// MetricsAddr is JIANFU_METRICS_ADDR: when set, /metrics is served
+	// there; when empty, the main listener answers /metrics to loopback
+	// clients only.
+	MetricsAddr string
 }
 
 // IMAP is the parsed JIANFU_IMAP_URL.
@@ -122,6 +138,8 @@ var Variables = []string{
 	"JIANFU_POLL_INTERVAL", "JIANFU_NOTICE_BATCH_DELAY",
 	"JIANFU_IMAP_URL", "JIANFU_IMAP_REPLY", "JIANFU_IMAP_INTERVAL", "JIANFU_IMAP_MAX_MB",
 	"JIANFU_FILE_KEYS", "JIANFU_RETENTION",
+	"JIANFU_TOKEN_TTL", "JIANFU_SESSION_IDLE", "JIANFU_REQUIRE_2FA", "JIANFU_AUDIT_RETENTION",
+	"JIANFU_METRICS_ADDR",
 }
 
 // Load reads the settings from getenv (os.Getenv in main). JIANFU_CONFIG
@@ -254,11 +272,48 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.Retention, err = ParseRetention(get("JIANFU_RETENTION", DefaultRetention)); err != nil {
 		bad("JIANFU_RETENTION", err)
 	}
+	if c.TokenTTL, err = parseDays(get("JIANFU_TOKEN_TTL", "90d")); err != nil || c.TokenTTL < time.Minute {
+		bad("JIANFU_TOKEN_TTL", errors.New("want a lifetime such as 90d or 720h, at least 1m"))
+	}
+	if c.SessionIdle, err = parseDays(get("JIANFU_SESSION_IDLE", "30m")); err != nil || c.SessionIdle < time.Minute || c.SessionIdle > 12*time.Hour {
+		bad("JIANFU_SESSION_IDLE", errors.New("want a duration from 1m to 12h, such as 30m"))
+	}
+	if v := get("JIANFU_REQUIRE_2FA", "admin,auditor"); v != "none" {
+		for _, r := range strings.Split(v, ",") {
+			switch r = strings.TrimSpace(r); r {
+			case models.RoleAdmin, models.RoleOffice, models.RoleLeader, models.RoleLiaison, models.RoleAuditor:
+				c.Require2FA = append(c.Require2FA, r)
+			default:
+				bad("JIANFU_REQUIRE_2FA", fmt.Errorf("%q is not a role (admin, office, leader, liaison, auditor) or none", r))
+			}
+		}
+	}
+	if c.AuditRetention, err = parseDays(get("JIANFU_AUDIT_RETENTION", "365d")); err != nil || c.AuditRetention < 180*24*time.Hour {
+		bad("JIANFU_AUDIT_RETENTION", errors.New("want a duration of at least 180d, such as 365d"))
+	}
+	c.MetricsAddr = get("JIANFU_METRICS_ADDR", "")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	c.DataDir = filepath.Clean(c.DataDir)
 	return c, nil
+}
+
+// parseDays reads "90d" as days, anything else as a Go duration.
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d <= 0 || d > 100*365 {
+			return 0, fmt.Errorf("bad number of days %q", s)
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// AuthPolicy is the credential part of the settings, as the store takes it.
+func (c *Config) AuthPolicy() models.AuthPolicy {
+	return models.AuthPolicy{SessionIdle: c.SessionIdle, TokenTTL: c.TokenTTL, Require2FA: c.Require2FA}
 }
 
 func positiveInt(s string) (int, error) {

@@ -89,7 +89,7 @@ type CategoryParams struct {
 // AddCategory adds an active category.
 func (s *Store) AddCategory(ctx context.Context, p CategoryParams) (Category, error) {
 	f := map[string]string{}
-	p.Code = strings.TrimSpace(p.Code)
+	p.Code = CategoryCodeKey(p.Code)
 	if !codeRe.MatchString(p.Code) {
 		f["code"] = "类别代码应为1至32位字母、数字、下划线或连字符"
 	}
@@ -177,7 +177,7 @@ func (s *Store) ruleFromParams(ctx context.Context, p RoutingRuleParams) (Routin
 	r.Keyword = text(f, "keyword", p.Keyword, 0, 64, "", "关键词过长")
 	if p.Category != "" {
 		var c Category
-		if err := db.Where("code = ?", p.Category).First(&c).Error; err != nil {
+		if err := db.Where("code = ?", CategoryCodeKey(p.Category)).First(&c).Error; err != nil {
 			f["category"] = "问题类别不存在"
 		} else {
 			r.CategoryID = &c.ID
@@ -185,14 +185,14 @@ func (s *Store) ruleFromParams(ctx context.Context, p RoutingRuleParams) (Routin
 	}
 	if p.Township != "" {
 		var t Unit
-		if err := db.Where("code = ? AND kind = ?", p.Township, UnitTownship).First(&t).Error; err != nil {
+		if err := db.Where("code = ? AND kind = ?", UnitCodeKey(p.Township), UnitTownship).First(&t).Error; err != nil {
 			f["township"] = "乡镇（街道）不存在"
 		} else {
 			r.TownshipID = &t.ID
 		}
 	}
 	var u Unit
-	if err := db.Where("code = ? AND active = ?", p.Unit, true).First(&u).Error; err != nil {
+	if err := db.Where("code = ? AND active = ?", UnitCodeKey(p.Unit), true).First(&u).Error; err != nil {
 		f["unit"] = "承办单位不存在或已停用"
 	} else {
 		r.UnitID = u.ID

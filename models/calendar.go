@@ -19,6 +19,9 @@ type Holiday struct {
 	Day  string `gorm:"size:10;not null;uniqueIndex"` // "2006-01-02", a civil date in Asia/Shanghai
 	Kind string `gorm:"size:16;not null"`             // HolidayOff or HolidayWorkday
 	Name string `gorm:"size:64;not null"`             // zh-CN, e.g. "春节", "国庆节调休上班"
+	// Provisional: computed from the statutory holidays (provisional.go),
+	// not yet the State Council's arrangement.
+	Provisional bool `gorm:"not null;default:false"`
 }
 
 // Holiday kinds.

@@ -322,7 +322,7 @@ func TestCaseViews(t *testing.T) {
 				{"by category", f.office, CaseFilter{Category: "digital"}, all},
 				{"other category", f.office, CaseFilter{Category: "inspections"}, nil},
 				{"by words", f.office, CaseFilter{Q: "打卡"}, all},
-				{"wildcards are literal", f.office, CaseFilter{Q: "%"}, nil},
+				{"wildcards are literal", f.office, CaseFilter{Q: "打卡%"}, nil},
 				{"by id", f.office, CaseFilter{Q: "1"}, []uint64{1}},
 				{"dates", f.office, CaseFilter{From: "2026-03-02", To: "2026-03-02"}, all},
 				{"before", f.office, CaseFilter{To: "2026-03-01"}, nil},
@@ -402,9 +402,12 @@ func TestCaseViews(t *testing.T) {
 			if _, err := f.s.CaseDetail(f.ctx, f.liaisonT, collect); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("undispatched case for a liaison: %v, want ErrNotFound", err)
 			}
-			c, err := f.s.RevealContact(f.ctx, f.admin, RevealParams{CaseID: dual, Reason: "复核"})
+			c, err := f.s.RevealContact(f.ctx, f.office, RevealParams{CaseID: dual, Reason: "复核"})
 			if err != nil || c.Anonymous || c.Contact == nil || c.Contact.Phone != "13800000000" {
 				t.Fatalf("reveal: %+v, %v", c, err)
+			}
+			if _, err := f.s.RevealContact(f.ctx, f.admin, RevealParams{CaseID: dual, Reason: "复核"}); !errors.Is(err, ErrForbidden) {
+				t.Fatalf("admin reveal: %v, want ErrForbidden (office only)", err)
 			}
 			if _, err := f.s.RevealContact(f.ctx, f.leader, RevealParams{CaseID: dual, Reason: "复核"}); !errors.Is(err, ErrForbidden) {
 				t.Fatalf("leader reveal: %v, want ErrForbidden", err)

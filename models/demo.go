@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -84,8 +83,9 @@ func (s *Store) LoadDemo(ctx context.Context) ([]DemoUser, error) {
 		{Username: "leader", Role: RoleLeader},
 		{Username: "liaison_t01", Role: RoleLiaison, Unit: "T01"},
 		{Username: "liaison_d30", Role: RoleLiaison, Unit: "D30"},
+		{Username: "auditor", Role: RoleAuditor},
 	} {
-		u.Password = rand.Text()[:12]
+		u.Password = GeneratePassword()
 		if _, err := s.CreateUser(ctx, UserParams{Username: u.Username, Password: u.Password, Role: u.Role,
 			UnitCode: u.Unit, Email: u.Username + "@demo.jianfu.local"}); err != nil {
 			return nil, fmt.Errorf("demo user %s: %w", u.Username, err)

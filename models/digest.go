@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -130,41 +130,39 @@ func (s *Store) PlanDigests(ctx context.Context, week string) (DigestPlan, error
 			return DigestPlan{}, fmt.Errorf("plan digests of %s: %w", week, err)
 		}
 	}
-	err := retryDeadlocks(func() error {
-		plan.Queued = nil
-		return s.write(ctx, func(w *txWork) error {
-			var codes []string
-			err := waitingAssignments(w.tx).Joins("JOIN units ON units.id = assignments.unit_id").
-				Where("assignments.due_at < ?", w.now.Add(DueSoonWindow)).
-				Distinct().Order("units.code").Pluck("units.code", &codes).Error
+	err := s.write(ctx, func(w *txWork) error {
+		plan.Queued = nil // a transaction may run again (see commit)
+		var codes []string
+		err := waitingAssignments(w.tx).Joins("JOIN units ON units.id = assignments.unit_id").
+			Where("assignments.due_at < ?", w.now.Add(DueSoonWindow)).
+			Distinct().Order("units.code").Pluck("units.code", &codes).Error
+		if err != nil {
+			return fmt.Errorf("find units to digest: %w", err)
+		}
+		for _, c := range extra {
+			if !slices.Contains(codes, c) {
+				codes = append(codes, c)
+			}
+		}
+		slices.Sort(codes)
+		scopes := []string{ScopeSummary}
+		for _, c := range codes {
+			scopes = append(scopes, UnitScope(c))
+		}
+		for _, scope := range scopes {
+			created, err := s.insertDigest(w.tx, Digest{Scope: scope, Week: week, Status: DigestPending, CreatedAt: w.now})
 			if err != nil {
-				return fmt.Errorf("find units to digest: %w", err)
+				return fmt.Errorf("plan digest %s %s: %w", scope, week, err)
 			}
-			for _, c := range extra {
-				if !slices.Contains(codes, c) {
-					codes = append(codes, c)
-				}
+			if !created {
+				continue // planned by an earlier run
 			}
-			slices.Sort(codes)
-			scopes := []string{ScopeSummary}
-			for _, c := range codes {
-				scopes = append(scopes, UnitScope(c))
+			if err := w.add(TaskDigestSend, QueueMail, DigestPayload{Week: week, Scope: scope}, time.Time{}); err != nil {
+				return err
 			}
-			for _, scope := range scopes {
-				created, err := s.insertDigest(w.tx, Digest{Scope: scope, Week: week, Status: DigestPending, CreatedAt: w.now})
-				if err != nil {
-					return fmt.Errorf("plan digest %s %s: %w", scope, week, err)
-				}
-				if !created {
-					continue // planned by an earlier run
-				}
-				if err := w.add(TaskDigestSend, QueueMail, DigestPayload{Week: week, Scope: scope}, time.Time{}); err != nil {
-					return err
-				}
-				plan.Queued = append(plan.Queued, scope)
-			}
-			return nil
-		})
+			plan.Queued = append(plan.Queued, scope)
+		}
+		return nil
 	})
 	if err != nil {
 		return DigestPlan{}, fmt.Errorf("plan digests of %s: %w", week, err)
@@ -183,8 +181,8 @@ func (s *Store) insertDigest(tx *gorm.DB, d Digest) (bool, error) {
 	if d.Items == "" {
 		d.Items = "[]"
 	}
-	res := tx.Exec("INSERT INTO digests (scope, week, status, items, created_at, claimed_at) VALUES (?, ?, ?, ?, ?, ?) "+conflict,
-		d.Scope, d.Week, d.Status, d.Items, d.CreatedAt, d.ClaimedAt)
+	res := tx.Exec("INSERT INTO digests (scope, week, status, items, created_at, claimed_at, claim_token) VALUES (?, ?, ?, ?, ?, ?, ?) "+conflict,
+		d.Scope, d.Week, d.Status, d.Items, d.CreatedAt, d.ClaimedAt, d.ClaimToken)
 	return res.RowsAffected == 1, res.Error
 }
 
@@ -205,43 +203,79 @@ const (
 	ClaimBusy                  // another sender holds a live claim: try again later
 )
 
+// ErrClaimLost: the caller's claim on a digest lapsed and another sender
+// holds it now; the caller must not send, finish or release it.
+var ErrClaimLost = errors.New("digest claim lapsed and was taken over")
+
 // ClaimDigest takes the right to send one digest. It inserts the row as
 // sending, or moves a pending row, or one whose claim has lapsed, to
 // sending. The unique (scope, week) key and the conditional UPDATE, which
 // the database re-checks under the row lock, let exactly one caller win.
-func (s *Store) ClaimDigest(ctx context.Context, k DigestKey) (Claim, error) {
+// The winner gets the claim's token: ConfirmDigest, FinishDigest and
+// ReleaseDigest act only with it.
+func (s *Store) ClaimDigest(ctx context.Context, k DigestKey) (Claim, string, error) {
 	now := s.clock()
 	db := s.db.WithContext(ctx)
-	created, err := s.insertDigest(db, Digest{Scope: k.Scope, Week: k.Week, Status: DigestSending, CreatedAt: now, ClaimedAt: &now})
+	token := rand.Text()
+	created, err := s.insertDigest(db, Digest{Scope: k.Scope, Week: k.Week, Status: DigestSending, CreatedAt: now, ClaimedAt: &now,
+		ClaimToken: &token})
 	if err != nil {
-		return 0, fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, err)
+		return 0, "", fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, err)
 	}
 	if created {
-		return ClaimWon, nil
+		return ClaimWon, token, nil
 	}
 	res := db.Model(&Digest{}).
 		Where("scope = ? AND week = ? AND (status = ? OR (status = ? AND claimed_at < ?))",
 			k.Scope, k.Week, DigestPending, DigestSending, now.Add(-DigestLease)).
-		Updates(map[string]any{"status": DigestSending, "claimed_at": now})
+		Updates(map[string]any{"status": DigestSending, "claimed_at": now, "claim_token": token})
 	if res.Error != nil {
-		return 0, fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, res.Error)
+		return 0, "", fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, res.Error)
 	}
 	if res.RowsAffected == 1 {
-		return ClaimWon, nil
+		return ClaimWon, token, nil
 	}
 	var status string
 	if err := db.Model(&Digest{}).Where("scope = ? AND week = ?", k.Scope, k.Week).Pluck("status", &status).Error; err != nil {
-		return 0, fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, err)
+		return 0, "", fmt.Errorf("claim digest %s %s: %w", k.Scope, k.Week, err)
 	}
 	if status == DigestSending {
-		return ClaimBusy, nil
+		return ClaimBusy, "", nil
 	}
-	return ClaimDone, nil
+	return ClaimDone, "", nil
+}
+
+// ConfirmDigest checks, right before the mail goes out, that the claim
+// with token is still the caller's, and renews its lease. A sender that
+// stalled past its lease gets ErrClaimLost and must not send: another
+// sender has taken the digest over.
+func (s *Store) ConfirmDigest(ctx context.Context, k DigestKey, token string) error {
+	now := s.clock()
+	mine := func() *gorm.DB {
+		return s.db.WithContext(ctx).Model(&Digest{}).
+			Where("scope = ? AND week = ? AND status = ? AND claim_token = ? AND claimed_at >= ?",
+				k.Scope, k.Week, DigestSending, token, now.Add(-DigestLease))
+	}
+	res := mine().Update("claimed_at", now)
+	if res.Error != nil {
+		return fmt.Errorf("confirm digest %s %s: %w", k.Scope, k.Week, res.Error)
+	}
+	if res.RowsAffected == 0 { // MySQL counts only changed rows: same time, same row?
+		var n int64
+		if err := mine().Count(&n).Error; err != nil {
+			return fmt.Errorf("confirm digest %s %s: %w", k.Scope, k.Week, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("confirm digest %s %s: %w", k.Scope, k.Week, ErrClaimLost)
+		}
+	}
+	return nil
 }
 
 // FinishParams records the end of a claimed digest.
 type FinishParams struct {
 	Key    DigestKey
+	Token  string // from ClaimDigest
 	Status string // DigestSent or DigestSkipped
 	// OutboxID, when set, is the task that sent it; it is marked done in
 	// the same transaction.
@@ -258,10 +292,13 @@ func (s *Store) FinishDigest(ctx context.Context, p FinishParams) error {
 		if p.Status == DigestSent {
 			set["sent_at"] = w.now
 		}
-		err := w.tx.Model(&Digest{}).Where("scope = ? AND week = ? AND status <> ?", p.Key.Scope, p.Key.Week, DigestSent).
-			Updates(set).Error
-		if err != nil {
-			return err
+		res := w.tx.Model(&Digest{}).Where("scope = ? AND week = ? AND status = ? AND claim_token = ?",
+			p.Key.Scope, p.Key.Week, DigestSending, p.Token).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrClaimLost // the new sender finishes it
 		}
 		if p.OutboxID == 0 {
 			return nil
@@ -274,12 +311,13 @@ func (s *Store) FinishDigest(ctx context.Context, p FinishParams) error {
 	return nil
 }
 
-// ReleaseDigest gives a claim back after a failed send, so the retry need
-// not wait for the lease.
-func (s *Store) ReleaseDigest(ctx context.Context, k DigestKey) error {
+// ReleaseDigest gives the claim with token back after a failed send, so
+// the retry need not wait for the lease. A claim that has passed to
+// another sender stays with it.
+func (s *Store) ReleaseDigest(ctx context.Context, k DigestKey, token string) error {
 	err := s.db.WithContext(ctx).Model(&Digest{}).
-		Where("scope = ? AND week = ? AND status = ?", k.Scope, k.Week, DigestSending).
-		Updates(map[string]any{"status": DigestPending, "claimed_at": nil}).Error
+		Where("scope = ? AND week = ? AND status = ? AND claim_token = ?", k.Scope, k.Week, DigestSending, token).
+		Updates(map[string]any{"status": DigestPending, "claimed_at": nil, "claim_token": nil}).Error
 	if err != nil {
 		return fmt.Errorf("release digest %s %s: %w", k.Scope, k.Week, err)
 	}
@@ -346,6 +384,7 @@ func (s *Store) SetDigestExtras(e DigestExtras) { s.extras = e }
 // with its liaisons' addresses, and its waiting assignments with their
 // cases and tips.
 func (s *Store) UnitDigest(ctx context.Context, code string) (UnitDigest, error) {
+	code = UnitCodeKey(code)
 	now := s.clock()
 	db := s.db.WithContext(ctx)
 	var rows []struct {
@@ -577,22 +616,6 @@ func (s *Store) oldestOverdue(db *gorm.DB, now time.Time) ([]OverdueCase, error)
 		oldest[i].Units = append(oldest[i].Units, u.Name)
 	}
 	return oldest, nil
-}
-
-// retryDeadlocks reruns fn, a whole transaction, when MySQL chose it as a
-// deadlock victim: concurrent claims on neighbouring unique keys can
-// deadlock on InnoDB's gap locks, and a prompt retry beats asynq's backoff.
-func retryDeadlocks(fn func() error) error {
-	var err error
-	for range 5 {
-		err = fn()
-		var me *mysqldriver.MySQLError
-		if !errors.As(err, &me) || me.Number != 1213 {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return err
 }
 
 // scannedTime reads a time from an aggregate such as MIN(due_at): MySQL

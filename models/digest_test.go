@@ -391,14 +391,16 @@ func TestPlanAndClaimDigests(t *testing.T) {
 			// Claims: many senders, one winner; then done.
 			k := DigestKey{Scope: "unit:T00", Week: "2026-W20"}
 			var won atomic.Int32
+			var token atomic.Value
 			for range 8 {
 				wg.Go(func() {
-					c, err := s.ClaimDigest(ctx, k)
+					c, tok, err := s.ClaimDigest(ctx, k)
 					if err != nil {
 						t.Error(err)
 					}
 					if c == ClaimWon {
 						won.Add(1)
+						token.Store(tok)
 					}
 				})
 			}
@@ -406,42 +408,43 @@ func TestPlanAndClaimDigests(t *testing.T) {
 			if won.Load() != 1 {
 				t.Fatalf("%d senders won the claim, want 1", won.Load())
 			}
-			if c, _ := s.ClaimDigest(ctx, k); c != ClaimBusy {
+			if c, _, _ := s.ClaimDigest(ctx, k); c != ClaimBusy {
 				t.Errorf("claim during a live send = %v, want busy", c)
 			}
-			if err := s.FinishDigest(ctx, FinishParams{Key: k, Status: DigestSent}); err != nil {
+			if err := s.FinishDigest(ctx, FinishParams{Key: k, Token: token.Load().(string), Status: DigestSent}); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimDigest(ctx, k); c != ClaimDone {
+			if c, _, _ := s.ClaimDigest(ctx, k); c != ClaimDone {
 				t.Errorf("claim after sending = %v, want done", c)
 			}
 
 			// A failed send gives the claim back at once.
 			k1 := DigestKey{Scope: "unit:T01", Week: "2026-W20"}
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
+			c, tok, _ := s.ClaimDigest(ctx, k1)
+			if c != ClaimWon {
 				t.Fatalf("claim = %v", c)
 			}
-			if err := s.ReleaseDigest(ctx, k1); err != nil {
+			if err := s.ReleaseDigest(ctx, k1, tok); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
+			if c, _, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
 				t.Errorf("claim after release = %v, want won", c)
 			}
 
 			// A sender that died mid-send: its claim lapses after the lease.
 			s.SetClock(func() time.Time { return digestNow.Add(DigestLease - time.Second) })
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimBusy {
+			if c, _, _ := s.ClaimDigest(ctx, k1); c != ClaimBusy {
 				t.Errorf("claim within the lease = %v, want busy", c)
 			}
 			s.SetClock(func() time.Time { return digestNow.Add(DigestLease + time.Second) })
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
+			if c, _, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
 				t.Errorf("claim after the lease = %v, want won", c)
 			}
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimBusy {
+			if c, _, _ := s.ClaimDigest(ctx, k1); c != ClaimBusy {
 				t.Errorf("second claim after the lease = %v, want busy", c)
 			}
 			// Claiming a digest nobody planned creates its row.
-			if c, _ := s.ClaimDigest(ctx, DigestKey{Scope: "unit:T03", Week: "2026-W21"}); c != ClaimWon {
+			if c, _, _ := s.ClaimDigest(ctx, DigestKey{Scope: "unit:T03", Week: "2026-W21"}); c != ClaimWon {
 				t.Errorf("claim of an unplanned digest = %v, want won", c)
 			}
 		})
@@ -519,10 +522,11 @@ func TestBatchNotice(t *testing.T) {
 			// Liaison 1's batch goes out; a later overdue notice that day
 			// waits for tomorrow's batch, sent at 09:00 plus the delay.
 			k1, _ := p1.Key()
-			if c, _ := s.ClaimDigest(ctx, k1); c != ClaimWon {
+			c1, tok1, _ := s.ClaimDigest(ctx, k1)
+			if c1 != ClaimWon {
 				t.Fatal("claim batch")
 			}
-			if err := s.FinishDigest(ctx, FinishParams{Key: k1, Status: DigestSent}); err != nil {
+			if err := s.FinishDigest(ctx, FinishParams{Key: k1, Token: tok1, Status: DigestSent}); err != nil {
 				t.Fatal(err)
 			}
 			c, a := f.rectifying(u, "晚上才逾期", endOfDay(13), AssignmentPending)

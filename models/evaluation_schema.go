@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // The rows of 码上评议 (DESIGN §10.6): service evaluations by scan and the
@@ -67,11 +65,6 @@ type SurveyAnswer struct {
 	QuestionID uint64 `gorm:"not null"`
 	Choice     int    `gorm:"not null"`
 }
-
-// Domain gives a domain package under models/ (models/evaluation) the
-// database handle and the store's clock, so it keeps its own queries
-// without growing this package.
-func (s *Store) Domain() (*gorm.DB, func() time.Time) { return s.db, s.clock }
 
 // KeyedHash is HMAC-SHA256 under a purpose key derived from the secret,
 // for domain packages that store one-time codes as hashes.

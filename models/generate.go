@@ -44,6 +44,17 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	if err := db.CreateInBatches(&units, 500).Error; err != nil {
 		return nil, fmt.Errorf("generate units: %w", err)
 	}
+	unitCodes := make([]string, len(units))
+	for i := range units {
+		unitCodes[i] = units[i].Code
+	}
+	unitIDs, err := insertedIDs(db, "units", "code", unitCodes)
+	if err != nil {
+		return nil, fmt.Errorf("generate units: %w", err)
+	}
+	for i := range units {
+		units[i].ID = unitIDs[i]
+	}
 	hash, err := hashPassword("generated-liaison")
 	if err != nil {
 		return nil, err
@@ -64,9 +75,11 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	}
 	towns, depts := units[:p.Townships], units[p.Townships:]
 	span := time.Duration(p.Years) * 365 * 24 * time.Hour
-	content := strings.Repeat("县直部门通过工作群下发通知，要求乡镇干部每天在多个App上打卡并重复填报同一组数据。", 3)
 	openStages := []string{StageCollect, StageAssign, StageVerify, StageRectify, StageRectify, StageFeedback}
-	const batch = 2000
+	batch := 2000
+	if s.dialect == "sqlite" {
+		batch = 1000 // SQLite takes at most 32766 values in one statement
+	}
 	for done := 0; done < p.Cases; done += batch {
 		n := min(batch, p.Cases-done)
 		err := db.Transaction(func(tx *gorm.DB) error {
@@ -76,11 +89,23 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 				at := now.Add(-span + time.Duration(float64(span)*float64(done+i)/float64(p.Cases)))
 				t := towns[r.IntN(len(towns))].ID
 				tips[i] = Tip{ReceiptHash: fmt.Sprintf("gen%061d", done+i), Channel: []string{ChannelWeb, ChannelWeb, ChannelWeb, ChannelPhone, ChannelLetter}[r.IntN(5)],
-					CategoryID: cats[r.IntN(len(cats))].ID, Title: fmt.Sprintf("生成线索%d", done+i), Content: content,
-					TownshipID: &t, Anonymous: true, CreatedAt: at}
+					CategoryID: cats[r.IntN(len(cats))].ID, Title: genTitles[r.IntN(len(genTitles))],
+					Content:        genSentences[r.IntN(len(genSentences))] + genSentences[r.IntN(len(genSentences))] + genSentences[r.IntN(len(genSentences))],
+					ImplicatedUnit: demoDepartments[r.IntN(len(demoDepartments))], TownshipID: &t, Anonymous: true, CreatedAt: at}
 			}
 			if err := tx.CreateInBatches(&tips, batch).Error; err != nil {
 				return err
+			}
+			hashes := make([]string, n)
+			for i := range tips {
+				hashes[i] = tips[i].ReceiptHash
+			}
+			tipIDs, err := insertedIDs(tx, "tips", "receipt_hash", hashes)
+			if err != nil {
+				return err
+			}
+			for i := range tips {
+				tips[i].ID = tipIDs[i]
 			}
 			cases := make([]Case, n)
 			for i, t := range tips {
@@ -110,6 +135,13 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 			}
 			if err := tx.CreateInBatches(&cases, batch).Error; err != nil {
 				return err
+			}
+			caseIDs, err := insertedIDs(tx, "cases", "tip_id", tipIDs)
+			if err != nil {
+				return err
+			}
+			for i := range cases {
+				cases[i].ID = caseIDs[i]
 			}
 			var asg []Assignment
 			var evs []Event
@@ -156,16 +188,51 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 			p.Progress(done + n)
 		}
 	}
+	// The bulk load wrote no search documents and no rollups: build them
+	// as an upgraded database would.
+	if _, err := s.BackfillReadModels(ctx, nil); err != nil {
+		return nil, err
+	}
 	// After a bulk load the optimizer's statistics still describe the empty
 	// tables; refresh them, as a database that has grown slowly would have.
 	analyze := "ANALYZE"
 	if s.dialect == "mysql" {
-		analyze = "ANALYZE TABLE units, users, tips, cases, assignments, events"
+		analyze = "ANALYZE TABLE units, users, tips, cases, assignments, events, case_search, case_stats, stats_rollups"
 	}
 	if err := db.Exec(analyze).Error; err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return codes, nil
+}
+
+// genTitles and genSentences make the generated tips' text: the county's
+// burdens in its own words, so that a search word matches a realistic
+// share of the cases (打卡 about three in ten) instead of all or none.
+var genTitles = strings.Fields(`每天多个App打卡 微信群通知太多 重复填报同一组数据 迎检材料层层加码 会议一个接一个
+督查检查过多 台账留痕要求过度 责任状层层下压 形象工程劳民伤财 调研变成变相检查 考核排名天天通报 白头文件满天飞`)
+
+var genSentences = []string{
+	"县直部门通过工作群下发通知，要求乡镇干部每天在多个App上打卡。",
+	"同一组数据要在三个系统里重复填报，格式还各不相同。",
+	"一周开了五次会，很多会议只是传达上级文件，没有实际内容。",
+	"检查组要求准备纸质台账和电子台账各一套，留痕材料堆满了办公室。",
+	"有关部门把本应由自己承担的安全生产责任通过责任状转嫁给村里。",
+	"学习强国积分和政务App活跃度被纳入考核并每周排名通报。",
+	"调研、交流、观摩名目繁多，实际上每次都要求基层准备汇报材料。",
+	"上级以便函和微信通知代替正式文件，要求当天报送各类表格。",
+	"为了迎接验收，要求村里统一粉刷墙面、制作展板，花费不少。",
+	"防返贫监测数据每月要报三次，口径不一，基层疲于应付。",
+	"工作群里要求每天截图上传走访照片，晚上十点还在催报。",
+	"乡镇干部反映考核指标层层加码，县里的任务到村里翻了一倍。",
+}
+
+// HasCases reports whether the database holds any case.
+func (s *Store) HasCases(ctx context.Context) (bool, error) {
+	var ids []uint64
+	if err := s.db.WithContext(ctx).Raw("SELECT id FROM cases LIMIT 1").Scan(&ids).Error; err != nil {
+		return false, fmt.Errorf("look for cases: %w", err)
+	}
+	return len(ids) > 0, nil
 }
 
 // BenchDueSoon makes n open cases fall due `in` from now with their
@@ -290,4 +357,36 @@ func (s *Store) BenchBusiestUnit(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("busiest unit: %w", err)
 	}
 	return code, nil
+}
+
+// BenchExplainReads returns the plans of the statements behind the read
+// paths: the keyword search, a year's list by submission date, and the
+// statistics of a year.
+func (s *Store) BenchExplainReads(ctx context.Context, words string, year int) (search, dates, stats string, err error) {
+	office := Principal{Role: RoleOffice, Username: "bench"}
+	capture := func(fn func() error) (string, error) {
+		var stmts []string
+		s.capture.Store(&stmts)
+		defer s.capture.Store(nil)
+		if err := fn(); err != nil {
+			return "", err
+		}
+		return s.explain(ctx, stmts), nil
+	}
+	if search, err = capture(func() error {
+		_, err := s.ListCases(ctx, office, CaseFilter{Q: words, Limit: 20})
+		return err
+	}); err != nil {
+		return
+	}
+	day := fmt.Sprintf("%d-", year)
+	if dates, err = capture(func() error {
+		_, err := s.ListCases(ctx, office, CaseFilter{From: day + "01-01", To: day + "12-31", Limit: 20})
+		return err
+	}); err != nil {
+		return
+	}
+	from, to := YearPeriod(year)
+	stats, err = capture(func() error { _, err := s.Stats(ctx, StatsParams{From: from, To: to}); return err })
+	return
 }

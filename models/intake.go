@@ -3,8 +3,12 @@ package models
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Intake group commit. Tips that arrive while another tip's transaction is
@@ -68,7 +72,22 @@ func (q *intakeQueue) take() []*newTip {
 	return batch
 }
 
-// storeTip stores t, alone or with the tips that arrive beside it.
+// leave takes t out of the queue if no writer has taken it yet, and
+// reports whether it did.
+func (q *intakeQueue) leave(t *newTip) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.Index(q.waiting, t)
+	if i < 0 {
+		return false
+	}
+	q.waiting = slices.Delete(q.waiting, i, i+1)
+	return true
+}
+
+// storeTip stores t, alone or with the tips that arrive beside it. A tip
+// whose request ends while it waits in the queue leaves it unwritten; once
+// a writer has taken it, it waits for that transaction (intakeTimeout).
 func (s *Store) storeTip(t *newTip) error {
 	q := &s.intake
 	q.mu.Lock()
@@ -83,7 +102,15 @@ func (s *Store) storeTip(t *newTip) error {
 		if batch != nil {
 			s.writeTips(batch)
 		}
-		sig := <-t.done
+		var sig intakeSignal
+		select {
+		case sig = <-t.done:
+		case <-t.ctx.Done():
+			if q.leave(t) {
+				return t.ctx.Err() // nothing written
+			}
+			sig = <-t.done // in a batch already: its answer is coming
+		}
 		if sig.batch == nil {
 			return sig.err
 		}
@@ -98,29 +125,45 @@ const intakeTimeout = 30 * time.Second
 // writeTips commits batch, hands the tips that arrived meanwhile to the
 // next writer, queues the batch's tasks and answers its tips. A batch that
 // fails is written again a tip at a time, so one bad tip (a duplicate
-// Idempotency-Key) fails alone.
+// Idempotency-Key) fails alone. Whatever panics on the way, the queue
+// moves on and every tip of the batch gets one answer: the panic fails
+// this batch only (and a committed batch is answered as stored).
 func (s *Store) writeTips(batch []*newTip) {
+	answered := make(map[*newTip]bool, len(batch))
+	answer := func(t *newTip, err error) {
+		if !answered[t] {
+			answered[t] = true
+			t.done <- intakeSignal{err: err}
+		}
+	}
+	passed := false
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		err := fmt.Errorf("intake batch: panic: %v", v)
+		s.log.Error("intake batch failed", "err", err, "tips", len(batch), "stack", string(debug.Stack()))
+		if !passed {
+			s.passOn()
+		}
+		for _, t := range batch {
+			answer(t, err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), intakeTimeout)
 	defer cancel()
 	live := batch[:0:0]
 	for _, t := range batch {
 		if err := t.ctx.Err(); err != nil {
-			t.done <- intakeSignal{err: err} // gone before its turn: nothing written
+			answer(t, err) // gone before its turn: nothing written
 			continue
 		}
 		live = append(live, t)
 	}
 	w, err := s.commitTips(ctx, live)
-
-	q := &s.intake
-	q.mu.Lock()
-	if len(q.waiting) > 0 {
-		next := q.take()
-		next[0].done <- intakeSignal{batch: next}
-	} else {
-		q.writers--
-	}
-	q.mu.Unlock()
+	s.passOn()
+	passed = true
 
 	errs := make([]error, len(live))
 	if err != nil && len(live) == 1 {
@@ -133,10 +176,36 @@ func (s *Store) writeTips(batch []*newTip) {
 			w.tasks, w.timers = append(w.tasks, one.tasks...), append(w.timers, one.timers...)
 		}
 	}
-	s.handOver(ctx, w) // one hand-over, so a Redis that hangs costs one wait
+	s.safeHandOver(ctx, w) // one hand-over, so a Redis that hangs costs one wait
 	for i, t := range live {
-		t.done <- intakeSignal{err: errs[i]}
+		answer(t, errs[i])
 	}
+}
+
+// passOn hands the tips that arrived meanwhile to the first of them, which
+// writes them next, or gives the writer's place back.
+func (s *Store) passOn() {
+	q := &s.intake
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) > 0 {
+		next := q.take()
+		next[0].done <- intakeSignal{batch: next}
+	} else {
+		q.writers--
+	}
+}
+
+// safeHandOver queues committed work; a panic in the queue's client is
+// logged and the work left to the relay and the timer sweep, as after a
+// failed enqueue: the tips are stored, so their senders hear so.
+func (s *Store) safeHandOver(ctx context.Context, w *txWork) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("enqueue panicked; the outbox relay will retry", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	s.handOver(ctx, w)
 }
 
 // commitTips writes tips in one transaction. A panic fails the batch like
@@ -170,14 +239,30 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&tips).Error; err != nil {
 		return fmt.Errorf("insert tip: %w", err)
 	}
+	hashes := make([]string, len(tips))
+	for i := range tips {
+		hashes[i] = tips[i].ReceiptHash
+	}
+	tipIDs, err := insertedIDs(w.tx, "tips", "receipt_hash", hashes)
+	if err != nil {
+		return fmt.Errorf("read back tip ids: %w", err)
+	}
 	cases := make([]Case, len(batch))
 	for i, t := range batch {
+		tips[i].ID = tipIDs[i]
 		cases[i] = Case{TipID: tips[i].ID, CategoryID: t.tip.CategoryID, TownshipID: t.tip.TownshipID,
 			Suggestions: "[]", VerifyTeam: "[]", CreatedAt: t.now, UpdatedAt: t.now}
 		s.enterStage(&cases[i], StageCollect, t.now)
 	}
 	if err := w.tx.Create(&cases).Error; err != nil {
 		return fmt.Errorf("insert case: %w", err)
+	}
+	caseIDs, err := insertedIDs(w.tx, "cases", "tip_id", tipIDs)
+	if err != nil {
+		return fmt.Errorf("read back case ids: %w", err)
+	}
+	for i := range cases {
+		cases[i].ID = caseIDs[i]
 	}
 	events := make([]Event, len(batch))
 	tasks := make([]OutboxTask, len(batch))
@@ -209,6 +294,67 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&tasks).Error; err != nil {
 		return fmt.Errorf("write outbox %s: %w", TaskRouteTip, err)
 	}
+	if err := w.readBackTaskIDs(tasks); err != nil {
+		return err
+	}
 	w.tasks = append(w.tasks, tasks...)
+	return nil
+}
+
+// Multi-row INSERTs leave the new rows' ids unknown in general: MySQL
+// reports only the first, and the rest follow it only when the server
+// counts by 1 (not on Galera, nor with auto_increment_increment set) and
+// hands a statement a block of its own. So the batch reads its ids back by
+// a unique key instead of computing them (docs/reliability.md).
+
+// insertedIDs returns the ids of the rows of table whose unique column key
+// holds keys, in the order of keys.
+func insertedIDs[K comparable](tx *gorm.DB, table, key string, keys []K) ([]uint64, error) {
+	var rows []struct {
+		ID uint64
+		K  K
+	}
+	if err := tx.Table(table).Select("id, "+key+" AS k").Where(key+" IN ?", keys).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	byKey := make(map[K]uint64, len(rows))
+	for _, r := range rows {
+		byKey[r.K] = r.ID
+	}
+	ids := make([]uint64, len(keys))
+	for i, k := range keys {
+		id, ok := byKey[k]
+		if !ok {
+			return nil, fmt.Errorf("%s: the row with %s %v is missing after its insert", table, key, k)
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+// readBackTaskIDs sets the ids of outbox rows this transaction has just
+// inserted with one statement. Their creation time and type find them (an
+// index on created_at), their payload tells them apart: a payload names its
+// own new row (a case), so it is unique among them.
+func (w *txWork) readBackTaskIDs(tasks []OutboxTask) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	var rows []OutboxTask
+	if err := w.tx.Select("id, payload").Where("created_at = ? AND type = ? AND done_at IS NULL", tasks[0].CreatedAt, tasks[0].Type).
+		Find(&rows).Error; err != nil {
+		return fmt.Errorf("read back outbox ids: %w", err)
+	}
+	byPayload := make(map[string]uint64, len(rows))
+	for _, r := range rows {
+		byPayload[string(r.Payload)] = r.ID
+	}
+	for i := range tasks {
+		id, ok := byPayload[string(tasks[i].Payload)]
+		if !ok {
+			return fmt.Errorf("read back outbox ids: no %s row with payload %s", tasks[i].Type, tasks[i].Payload)
+		}
+		tasks[i].ID = id
+	}
 	return nil
 }

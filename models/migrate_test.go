@@ -3,8 +3,11 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -115,3 +118,82 @@ func checkTable(t *testing.T, db *gorm.DB, model any) {
 }
 
 var syncMap sync.Map
+
+// TestMigrationKilledBetweenDDLAndVersion: a migration whose process dies
+// after its DDL and before its version row leaves the schema dirty on
+// MySQL: status says so, every start refuses, Migrate runs nothing; force
+// recovers, and the remaining steps run, each exactly once. On SQLite the
+// step and its row are one transaction, so the step simply runs again.
+func TestMigrationKilledBetweenDDLAndVersion(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openEmpty(t, b)
+			ms, err := Migrations(s.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			killed := ms[len(ms)-3] // two steps after it still to run
+			ran := map[int]int{}
+			s.afterDDL = func(m Migration) error {
+				ran[m.Version]++
+				if m.Version == killed.Version && ran[m.Version] == 1 {
+					return errors.New("killed")
+				}
+				return nil
+			}
+			if _, err := s.Migrate(ctx); err == nil {
+				t.Fatal("Migrate survived its own death")
+			}
+			steps, _, err := s.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dirty []int
+			for _, st := range steps {
+				if st.Dirty {
+					dirty = append(dirty, st.Version)
+				}
+			}
+			if b.Embedded() {
+				if len(dirty) != 0 {
+					t.Fatalf("SQLite: dirty steps %v, want none (the step rolled back)", dirty)
+				}
+				if n, err := s.Migrate(ctx); err != nil || n != 3 {
+					t.Fatalf("Migrate after the rollback = %d, %v; want the last 3 steps", n, err)
+				}
+				if err := s.CheckSchema(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !slices.Equal(dirty, []int{killed.Version}) {
+				t.Fatalf("dirty steps %v, want [%d]", dirty, killed.Version)
+			}
+			err = s.CheckSchema(ctx)
+			if !errors.Is(err, ErrSchemaDirty) || !strings.Contains(err.Error(), fmt.Sprintf("jianfu migrate force %d", killed.Version)) {
+				t.Fatalf("CheckSchema = %v, want dirty naming `jianfu migrate force %d`", err, killed.Version)
+			}
+			if n, err := s.Migrate(ctx); !errors.Is(err, ErrSchemaDirty) || n != 0 {
+				t.Fatalf("Migrate on a dirty schema = %d, %v; want 0 and ErrSchemaDirty", n, err)
+			}
+			if changed, err := s.ForceMigration(ctx, killed.Version); err != nil || !changed {
+				t.Fatalf("force = %v, %v", changed, err)
+			}
+			if n, err := s.Migrate(ctx); err != nil || n != 2 {
+				t.Fatalf("Migrate after force = %d, %v; want the 2 remaining steps", n, err)
+			}
+			if err := s.CheckSchema(ctx); err != nil {
+				t.Fatalf("CheckSchema after force and migrate: %v", err)
+			}
+			for _, m := range ms {
+				if ran[m.Version] != 1 {
+					t.Fatalf("step %03d_%s ran %d times, want once", m.Version, m.Name, ran[m.Version])
+				}
+			}
+			if _, err := s.ForceMigration(ctx, 9999); err == nil {
+				t.Fatal("force of an unknown version was accepted")
+			}
+		})
+	}
+}

@@ -161,20 +161,17 @@ const batchCarryDays = 7
 // has gone out joins the next day's, sent at 09:00 plus delay: one mail per
 // person per day.
 func (s *Store) BatchNotice(ctx context.Context, outboxID uint64, p NoticePayload, delay time.Duration) error {
-	err := retryDeadlocks(func() error {
-		_, err := s.runOnce(ctx, outboxID, func(w *txWork) error {
-			rs, err := noticeRecipients(w.tx, p)
-			if err != nil {
+	_, err := s.runOnce(ctx, outboxID, func(w *txWork) error {
+		rs, err := noticeRecipients(w.tx, p)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs { // by id, so concurrent notices lock rows in one order
+			if err := s.fileNotice(w, r.ID, p, delay); err != nil {
 				return err
 			}
-			for _, r := range rs { // by id, so concurrent notices lock rows in one order
-				if err := s.fileNotice(w, r.ID, p, delay); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		return err
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("batch %s notice of case %d: %w", p.Kind, p.CaseID, err)

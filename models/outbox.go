@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -63,6 +65,10 @@ func parseTaskID(taskID string) (id uint64, createdMicro int64, err error) {
 	}
 	return id, createdMicro, nil
 }
+
+// ErrTaskDead: the queue holds the task in its archive, its retries spent
+// (the Enqueuer's answer to offering it again).
+var ErrTaskDead = errors.New("task is dead: its retries are spent")
 
 // ErrForeignTask: a task id names an outbox row this database does not
 // have (a stale task of another or an earlier database sharing the Redis).
@@ -145,16 +151,56 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 	return nil
 }
 
-// commit runs fn in one transaction and returns what it queued.
+// commit runs fn in one transaction and returns what it queued. A
+// transaction that MySQL rolled back as a deadlock victim (1213; Galera
+// reports a commit conflict the same way) or after a lock wait timeout
+// (1205) runs again, up to txAttempts times after a short random pause.
+// So fn may run more than once: it touches only w.tx and sets, rather than
+// adds to, whatever it hands out through its closure.
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
 	w := &txWork{now: s.clock()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		w.tx = tx
-		w.tasks, w.timers = w.tasks[:0], w.timers[:0]
-		return fn(w)
-	})
-	return w, err
+	dirty := &dirtyCases{}
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {
+			w.tx = tx
+			w.tasks, w.timers = w.tasks[:0], w.timers[:0]
+			dirty.take()
+			if err := fn(w); err != nil {
+				return err
+			}
+			// The cases whose events fn wrote: their search documents and
+			// statistics change in this same transaction (readmodels.go).
+			return s.refreshReadModels(tx, dirty.take())
+		})
+		if attempt == txAttempts || !retryable(err) {
+			return w, err
+		}
+		s.log.Warn("transaction rolled back by the database; running it again", "attempt", attempt, "err", err)
+		s.retries.Add(1)
+		pause := time.Duration(attempt) * (10*time.Millisecond + rand.N(20*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return w, err
+		case <-time.After(pause):
+		}
+	}
 }
+
+// txAttempts bounds how often commit runs a transaction.
+const txAttempts = 4
+
+// retryable reports whether err is MySQL rolling a transaction back for
+// another one's sake: a deadlock (or Galera certification conflict), or a
+// lock wait timeout. Both leave nothing written.
+func retryable(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// TxRetries is how many transactions ran again after a deadlock or lock
+// wait timeout since the store opened.
+func (s *Store) TxRetries() int64 { return s.retries.Load() }
 
 // handOver queues a committed transaction's tasks and timers. After a
 // failed enqueue it stops: Redis is most likely down and every further
@@ -175,16 +221,51 @@ func (s *Store) enqueue(ctx context.Context, tasks []OutboxTask) []uint64 {
 	if s.enq == nil || len(tasks) == 0 {
 		return nil
 	}
-	var ok []uint64
+	var ok, dead []uint64
 	for i, t := range tasks {
-		if err := s.enq.Enqueue(ctx, t.Task()); err != nil {
+		err := s.enq.Enqueue(ctx, t.Task())
+		if errors.Is(err, ErrTaskDead) {
+			dead = append(dead, t.ID) // handled: it waits for `jianfu tasks retry`
+		} else if err != nil {
 			s.log.Warn("enqueue failed; the outbox relay will retry", "task", t.Type, "outbox_id", t.ID,
 				"not_offered", len(tasks)-i, "err", err)
 			break // see handOver
 		}
 		ok = append(ok, t.ID)
 	}
+	if len(dead) > 0 {
+		s.log.Error("dead tasks: retries spent; see `jianfu tasks dead`", "outbox_ids", dead)
+		if err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ? AND dead_at IS NULL", dead).
+			Update("dead_at", s.clock()).Error; err != nil {
+			s.log.Warn("mark outbox rows dead", "err", err)
+		}
+	}
 	return ok
+}
+
+// ReviveOutbox lets the relay offer the outbox rows of these task ids
+// again, after `jianfu tasks retry` (ids of other tasks are ignored).
+func (s *Store) ReviveOutbox(ctx context.Context, taskIDs []string) error {
+	var ids []uint64
+	for _, tid := range taskIDs {
+		if id, _, err := parseTaskID(tid); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("id IN ?", ids).Update("dead_at", nil).Error; err != nil {
+		return fmt.Errorf("revive outbox rows: %w", err)
+	}
+	return nil
+}
+
+// OutboxDead counts unfinished outbox rows whose task is dead.
+func (s *Store) OutboxDead(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OutboxTask{}).Where("done_at IS NULL AND dead_at IS NOT NULL").Count(&n).Error
+	return n, err
 }
 
 // RelayParams selects what RelayOutbox hands to the queue.
@@ -217,7 +298,7 @@ func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 	total := 0
 	var after uint64
 	for {
-		q := s.db.WithContext(ctx).Where("done_at IS NULL AND id > ? AND created_at <= ?", after, now.Add(-p.OlderThan))
+		q := s.db.WithContext(ctx).Where("done_at IS NULL AND dead_at IS NULL AND id > ? AND created_at <= ?", after, now.Add(-p.OlderThan))
 		if !p.All {
 			q = q.Where("enqueued_at IS NULL OR enqueued_at <= ?", now.Add(-p.RetryAfter))
 		}
@@ -248,6 +329,7 @@ func (s *Store) RelayOutbox(ctx context.Context, p RelayParams) (int, error) {
 // delivery finds it done and does nothing. ran reports whether fn ran.
 func (s *Store) runOnce(ctx context.Context, outboxID uint64, fn func(w *txWork) error) (ran bool, err error) {
 	err = s.write(ctx, func(w *txWork) error {
+		ran = false // a transaction may run again (see commit)
 		res := w.tx.Model(&OutboxTask{}).Where("id = ? AND done_at IS NULL", outboxID).Update("done_at", w.now)
 		if res.Error != nil {
 			return fmt.Errorf("claim outbox %d: %w", outboxID, res.Error)

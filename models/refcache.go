@@ -53,6 +53,7 @@ func (c *refCache) forget() {
 
 // activeCategoryID is the id of an active category, ErrNotFound if none.
 func (s *Store) activeCategoryID(ctx context.Context, code string) (uint64, error) {
+	code = CategoryCodeKey(code)
 	return s.refs.id("category:"+code, time.Now(), func() (uint64, error) {
 		var c Category
 		if err := s.db.WithContext(ctx).Select("id").Where("code = ? AND active = ?", code, true).Take(&c).Error; err != nil {
@@ -64,6 +65,7 @@ func (s *Store) activeCategoryID(ctx context.Context, code string) (uint64, erro
 
 // activeTownshipID is the id of an active township, ErrNotFound if none.
 func (s *Store) activeTownshipID(ctx context.Context, code string) (uint64, error) {
+	code = UnitCodeKey(code)
 	return s.refs.id("township:"+code, time.Now(), func() (uint64, error) {
 		var u Unit
 		if err := s.db.WithContext(ctx).Select("id").Where("code = ? AND kind = ? AND active = ?", code, UnitTownship, true).Take(&u).Error; err != nil {

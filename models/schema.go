@@ -18,6 +18,8 @@ const (
 	RoleOffice  = "office"
 	RoleLeader  = "leader"
 	RoleLiaison = "liaison"
+	// RoleAuditor (安全审计员) reads the audit log and nothing else.
+	RoleAuditor = "auditor"
 )
 
 // Unit kinds and assignment roles.
@@ -73,6 +75,9 @@ type APIToken struct {
 	Name       string    `gorm:"size:100;not null"`
 	CreatedAt  time.Time `gorm:"not null"`
 	LastUsedAt *time.Time
+	// ExpiresAt is always set for new tokens; a token from before expiry
+	// existed (NULL) no longer answers.
+	ExpiresAt *time.Time
 }
 
 // TableName keeps the table name readable.
@@ -237,6 +242,9 @@ type OutboxTask struct {
 	CreatedAt  time.Time `gorm:"not null"`
 	EnqueuedAt *time.Time
 	DoneAt     *time.Time
+	// DeadAt: the queue archived its task after the last retry; the relay
+	// leaves the row alone until `jianfu tasks retry`.
+	DeadAt *time.Time
 }
 
 // TableName is "outbox".
@@ -258,14 +266,18 @@ type Digest struct {
 	CreatedAt time.Time `gorm:"not null"`
 	ClaimedAt *time.Time
 	SentAt    *time.Time
+	// ClaimToken is the current sender's: only it may finish or release
+	// the claim (a sender whose lease lapsed has lost it).
+	ClaimToken *string `gorm:"size:32"`
 }
 
 // AllModels lists every table's model, for schema checks.
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
-		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{},
+		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{}, &CaseSearch{}, &CaseStat{}, &StatsRollup{},
 		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
-		&Disposal{}, &VerificationPart{}}
+		&Disposal{}, &VerificationPart{},
+		&LoginThrottle{}, &UserOTP{}, &RecoveryCode{}}
 }
 
 // Assignment statuses.
@@ -278,3 +290,34 @@ const (
 	// a reopened case puts it back to pending.
 	AssignmentNotRequired = "not_required"
 )
+
+// LoginThrottle counts failed logins per keyed hash of a client address or
+// of a username within a window (models/auth.go).
+type LoginThrottle struct {
+	KeyHash     string    `gorm:"primaryKey;size:64"`
+	WindowStart time.Time `gorm:"not null"`
+	Failures    int       `gorm:"not null"`
+}
+
+// TableName keeps the table name as migrated.
+func (LoginThrottle) TableName() string { return "login_throttle" }
+
+// UserOTP is a user's TOTP secret (encrypted); it counts once confirmed.
+type UserOTP struct {
+	UserID      uint64 `gorm:"primaryKey"`
+	SecretEnc   []byte `gorm:"not null"`
+	ConfirmedAt *time.Time
+	LastStep    int64     `gorm:"not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+// TableName keeps the table name as migrated.
+func (UserOTP) TableName() string { return "user_otp" }
+
+// RecoveryCode is one hashed one-time recovery code of a user's 2FA.
+type RecoveryCode struct {
+	ID       uint64 `gorm:"primaryKey"`
+	UserID   uint64 `gorm:"not null"`
+	CodeHash string `gorm:"size:64;not null"`
+	UsedAt   *time.Time
+}

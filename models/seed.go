@@ -54,7 +54,14 @@ func (s *Store) Bootstrap(ctx context.Context) error {
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&days).Error; err != nil {
 		return fmt.Errorf("seed holidays: %w", err)
 	}
-	return s.LoadCalendar(ctx)
+	if err := s.seedProvisional(ctx); err != nil {
+		return err
+	}
+	if err := s.LoadCalendar(ctx); err != nil {
+		return err
+	}
+	_, err := s.BackfillReadModels(ctx, nil)
+	return err
 }
 
 // LoadCalendar reads the holiday calendar into memory.
@@ -73,6 +80,7 @@ func (s *Store) Calendar() *Calendar { return s.calendar.Load() }
 // UnitByCode loads a unit.
 func (s *Store) UnitByCode(ctx context.Context, code string) (Unit, error) {
 	var u Unit
+	code = UnitCodeKey(code)
 	if err := s.db.WithContext(ctx).Where("code = ?", code).First(&u).Error; err != nil {
 		return u, interpret(err, "load unit "+code)
 	}
@@ -97,7 +105,7 @@ func (s *Store) CreateUnit(ctx context.Context, code, name, kind string) (Unit, 
 	if kind != UnitTownship && kind != UnitCounty {
 		return Unit{}, invalid("kind", "单位类型应为 township 或 county")
 	}
-	u := Unit{Code: code, Name: name, Kind: kind, Active: true, CreatedAt: s.clock()}
+	u := Unit{Code: UnitCodeKey(code), Name: name, Kind: kind, Active: true, CreatedAt: s.clock()}
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return u, invalid("code", "单位代码已存在")

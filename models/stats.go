@@ -21,12 +21,13 @@ import (
 // period it was received in. Typical-case publications are the one
 // exception: they count in the period they were published in.
 //
-// Every count is aggregated in the database by one scan of the period's
-// cases (by the index on cases.created_at) with GROUP BY; the per-case
-// probes it makes (assignments, overdue events, tips) go through indexes.
-// Working days depend on the holiday calendar, which SQL does not know, so
-// the stage durations stream the period's stage changes once and add them
-// up here.
+// By default the figures are read from rollups kept in the same
+// transaction as every change (rollups.go); the direct count below — one
+// scan of the period's cases by the index on cases.created_at with GROUP
+// BY, per-case probes through indexes, the stage changes streamed once and
+// their working days added up here, since SQL does not know the holiday
+// calendar — stays as the reference they are tested against, and answers
+// a unit's figures and periods that do not start at midnight.
 
 // StatsParams selects the cases the figures describe.
 type StatsParams struct {
@@ -34,6 +35,9 @@ type StatsParams struct {
 	From, To time.Time
 	// UnitCode, if set, keeps only the cases assigned to that unit.
 	UnitCode string
+	// Direct counts from the cases instead of the rollups: the reference
+	// the rollups are tested against (rollups.go).
+	Direct bool
 }
 
 // PeriodOfDates turns two Asia/Shanghai dates (YYYY-MM-DD, both days
@@ -390,33 +394,17 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 		return nil, fmt.Errorf("stats: load categories: %w", err)
 	}
 
-	// One scan of the period's cases, grouped by channel × category ×
-	// township; every other breakdown is a sum of these cells.
-	var cells []struct {
-		Channel    string
-		CategoryID uint64
-		TownshipID *uint64
-		Counts
+	var groups map[string]*StatsRow
+	var days map[string]map[string]*Average
+	var err error
+	if !p.Direct && st.Unit == nil && rollupsCover(st.From, st.To) {
+		groups, days, err = s.rollupStats(ctx, st, args)
+	} else {
+		groups, days, err = s.directStats(ctx, st, where, args)
 	}
-	if err := db.Raw(cellsQuery(where), args).Scan(&cells).Error; err != nil {
-		return nil, fmt.Errorf("stats: count cases: %w", err)
+	if err != nil {
+		return nil, err
 	}
-	// Per unit: a dual-assigned case counts once in each of its units.
-	var unitCells []struct {
-		UnitID       uint64
-		AsGrassroots int64
-		AsCounty     int64
-		Counts
-	}
-	uwhere := where
-	if st.Unit != nil {
-		uwhere = cohort + " AND x.unit_id = @unit"
-	}
-	if err := db.Raw(unitCellsQuery(uwhere), args).Scan(&unitCells).Error; err != nil {
-		return nil, fmt.Errorf("stats: count cases per unit: %w", err)
-	}
-
-	groups := map[string]*StatsRow{}
 	row := func(key string) *StatsRow {
 		r := groups[key]
 		if r == nil {
@@ -424,23 +412,6 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 			groups[key] = r
 		}
 		return r
-	}
-	for _, c := range cells {
-		row("").add(c.Counts)
-		row("channel:" + c.Channel).add(c.Counts)
-		row(fmt.Sprintf("category:%d", c.CategoryID)).add(c.Counts)
-		row(fmt.Sprintf("township:%d", deref(c.TownshipID))).add(c.Counts)
-	}
-	for _, c := range unitCells {
-		r := row(fmt.Sprintf("unit:%d", c.UnitID))
-		r.add(c.Counts)
-		g, cn := c.AsGrassroots, c.AsCounty
-		r.AsGrassroots, r.AsCounty = &g, &cn
-	}
-
-	days, err := s.stageDays(ctx, where, args)
-	if err != nil {
-		return nil, err
 	}
 
 	finish := func(key string, r *StatsRow) StatsRow {
@@ -503,6 +474,66 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 	return st, nil
 }
 
+// directStats counts the period's figures from the cases themselves: the
+// reference the rollups are tested against, and the path for a unit's
+// figures and for periods that do not start at midnight.
+func (s *Store) directStats(ctx context.Context, st *Stats, where string, args map[string]any) (map[string]*StatsRow, map[string]map[string]*Average, error) {
+	db := s.db.WithContext(ctx)
+	// One scan of the period's cases, grouped by channel × category ×
+	// township; every other breakdown is a sum of these cells.
+	var cells []struct {
+		Channel    string
+		CategoryID uint64
+		TownshipID *uint64
+		Counts
+	}
+	if err := db.Raw(cellsQuery(where), args).Scan(&cells).Error; err != nil {
+		return nil, nil, fmt.Errorf("stats: count cases: %w", err)
+	}
+	// Per unit: a dual-assigned case counts once in each of its units.
+	var unitCells []struct {
+		UnitID       uint64
+		AsGrassroots int64
+		AsCounty     int64
+		Counts
+	}
+	uwhere := where
+	if st.Unit != nil {
+		uwhere = cohort + " AND x.unit_id = @unit"
+	}
+	if err := db.Raw(unitCellsQuery(uwhere), args).Scan(&unitCells).Error; err != nil {
+		return nil, nil, fmt.Errorf("stats: count cases per unit: %w", err)
+	}
+
+	groups := map[string]*StatsRow{}
+	row := func(key string) *StatsRow {
+		r := groups[key]
+		if r == nil {
+			r = &StatsRow{}
+			groups[key] = r
+		}
+		return r
+	}
+	for _, c := range cells {
+		row("").add(c.Counts)
+		row("channel:" + c.Channel).add(c.Counts)
+		row(fmt.Sprintf("category:%d", c.CategoryID)).add(c.Counts)
+		row(fmt.Sprintf("township:%d", deref(c.TownshipID))).add(c.Counts)
+	}
+	for _, c := range unitCells {
+		r := row(fmt.Sprintf("unit:%d", c.UnitID))
+		r.add(c.Counts)
+		g, cn := c.AsGrassroots, c.AsCounty
+		r.AsGrassroots, r.AsCounty = &g, &cn
+	}
+
+	days, err := s.stageDays(ctx, where, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return groups, days, nil
+}
+
 func deref(p *uint64) uint64 {
 	if p == nil {
 		return 0
@@ -563,11 +594,9 @@ func (s *Store) stageDays(ctx context.Context, where string, args map[string]any
 		}
 	}
 	var (
-		cur               uint64 // the case being read; 0 before the first
-		keys              []string
-		stage             string // the stage the case is in, "" before its first event
-		entered, received time.Time
-		accepted          bool
+		cur  uint64 // the case being read; 0 before the first
+		keys []string
+		walk stayWalk
 	)
 	for rows.Next() {
 		var (
@@ -588,21 +617,37 @@ func (s *Store) stageDays(ctx context.Context, where string, args map[string]any
 			for _, u := range unitsOf[cur] {
 				keys = append(keys, fmt.Sprintf("unit:%d", u))
 			}
-			stage, received, accepted = "", at, false
+			walk = stayWalk{}
 		}
-		if stage != "" && fromStage == stage {
-			add(keys, stage, int64(cal.WorkdaysBetween(entered, at)))
-		}
-		stage, entered = toStage, at
-		accepted = accepted || toStage == StageAssign
-		if toStage == StageClosed && accepted {
-			add(keys, StageTotal, int64(cal.WorkdaysBetween(received, at)))
-		}
+		walk.step(cal, at, fromStage, toStage, func(stage string, days int64) { add(keys, stage, days) })
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("stats: read stage changes: %w", err)
 	}
 	return out, nil
+}
+
+// stayWalk follows one case's stage changes, oldest first, and reports
+// every completed stay in a stage, and the whole handling time when an
+// accepted case closes.
+type stayWalk struct {
+	stage             string // the stage the case is in, "" before its first event
+	entered, received time.Time
+	accepted          bool
+}
+
+func (w *stayWalk) step(cal *Calendar, at time.Time, fromStage, toStage string, add func(stage string, days int64)) {
+	if w.stage == "" && w.received.IsZero() {
+		w.received = at
+	}
+	if w.stage != "" && fromStage == w.stage {
+		add(w.stage, int64(cal.WorkdaysBetween(w.entered, at)))
+	}
+	w.stage, w.entered = toStage, at
+	w.accepted = w.accepted || toStage == StageAssign
+	if toStage == StageClosed && w.accepted {
+		add(StageTotal, int64(cal.WorkdaysBetween(w.received, at)))
+	}
 }
 
 // typicalInPeriod lists the typical cases published in the period.

@@ -163,8 +163,8 @@ func seedStats(t *testing.T, b testenv.Backend) *statsSeed {
 	sd := &statsSeed{t: t, ctx: ctx, s: s, units: map[string]uint64{}, cats: map[string]uint64{},
 		cases: map[string]uint64{}, asg: map[string]uint64{}}
 	for _, u := range []struct{ key, code, name, kind string }{
-		{"T1", "t_east", "东城镇", UnitTownship}, {"T2", "t_west", "西城镇", UnitTownship},
-		{"D1", "d_edu", "教育局", UnitCounty}, {"D2", "d_agri", "农业农村局", UnitCounty},
+		{"T1", "T_EAST", "东城镇", UnitTownship}, {"T2", "T_WEST", "西城镇", UnitTownship},
+		{"D1", "D_EDU", "教育局", UnitCounty}, {"D2", "D_AGRI", "农业农村局", UnitCounty},
 	} {
 		unit, err := s.CreateUnit(ctx, u.code, u.name, u.kind)
 		if err != nil {
@@ -272,6 +272,11 @@ func seedStats(t *testing.T, b testenv.Backend) *statsSeed {
 	sd.typical("C1", "2025-03-20 10:00")
 	sd.typical("C2", "2025-03-20 15:00")
 	sd.typical("C3", "2026-01-08 10:00")
+	// The rows above were written directly, not through the workflow:
+	// build their rollups as an upgraded database would.
+	if _, err := sd.s.BackfillReadModels(sd.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 	return sd
 }
 
@@ -421,15 +426,15 @@ func TestStatsFigures(t *testing.T) {
 			}
 
 			// Townships: T1 = C1 C2 C5 C8 C12; T2 = C3 C6 C7 C11; none = C4.
-			checkRow(t, "township t_east", findRow(t, st.ByTownship, "t_east"), want{"received": "5", "merged": "1", "closed": "3"})
-			checkRow(t, "township t_west", findRow(t, st.ByTownship, "t_west"), want{"received": "4", "closed": "2", "overdue": "2"})
+			checkRow(t, "township t_east", findRow(t, st.ByTownship, "T_EAST"), want{"received": "5", "merged": "1", "closed": "3"})
+			checkRow(t, "township t_west", findRow(t, st.ByTownship, "T_WEST"), want{"received": "4", "closed": "2", "overdue": "2"})
 			checkRow(t, "no township", findRow(t, st.ByTownship, ""), want{"received": "1", "rejected": "1"})
 			if n := len(st.ByTownship); n != 3 || st.ByTownship[2].Key != "" {
 				t.Errorf("township rows: %d, the one without township last: %+v", n, st.ByTownship)
 			}
 
 			// Units. T1: C1 (single), C2 (dual), C8 (dual), C12 (single); C9 is 2024's.
-			checkRow(t, "unit t_east", findRow(t, st.ByUnit, "t_east"), want{
+			checkRow(t, "unit t_east", findRow(t, st.ByUnit, "T_EAST"), want{
 				"received": "4", "as_grassroots": "4", "as_county": "0", "accepted": "4", "dual_assigned": "2",
 				"closed": "3", "closure_rate": "3/4=75.0%", // C1 C2 C12
 				"closed_on_time": "3", "on_time_rate": "3/3=100.0%", // C2's overdue was D2's assignment, not T1's
@@ -441,17 +446,17 @@ func TestStatsFigures(t *testing.T) {
 				"days_total": "42/3=14.0",
 			})
 			// T2: C3 (dual), C7 (single, overdue), C11 (single).
-			checkRow(t, "unit t_west", findRow(t, st.ByUnit, "t_west"), want{
+			checkRow(t, "unit t_west", findRow(t, st.ByUnit, "T_WEST"), want{
 				"received": "3", "as_grassroots": "3", "dual_assigned": "1", "closed": "2", "closure_rate": "2/3=66.7%",
 				"on_time_rate": "2/2=100.0%", "open": "1", "overdue": "1", "overdue_rate": "1/1=100.0%",
 			})
 			// D1: only C8 (dual, still rectifying, not yet due).
-			checkRow(t, "unit d_edu", findRow(t, st.ByUnit, "d_edu"), want{
+			checkRow(t, "unit d_edu", findRow(t, st.ByUnit, "D_EDU"), want{
 				"received": "1", "as_county": "1", "as_grassroots": "0", "dual_assigned": "1", "closed": "0",
 				"closure_rate": "0/1=0.0%", "on_time_rate": "0/0=—", "overdue_rate": "0/1=0.0%",
 			})
 			// D2 has only dual assignments: C2 and C3.
-			checkRow(t, "unit d_agri", findRow(t, st.ByUnit, "d_agri"), want{
+			checkRow(t, "unit d_agri", findRow(t, st.ByUnit, "D_AGRI"), want{
 				"received": "2", "as_county": "2", "accepted": "2", "dual_assigned": "2",
 				"partly": "1", "unsubstantiated": "1", "transferred": "1",
 				"closed": "2", "closure_rate": "2/2=100.0%",
@@ -487,7 +492,7 @@ func TestStatsUnitFilter(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			sd := seedStats(t, b)
 			from, to := YearPeriod(2025)
-			st, err := sd.s.Stats(sd.ctx, StatsParams{From: from, To: to, UnitCode: "d_agri"})
+			st, err := sd.s.Stats(sd.ctx, StatsParams{From: from, To: to, UnitCode: "D_AGRI"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,7 +504,7 @@ func TestStatsUnitFilter(t *testing.T) {
 				// C2: 1+1+3+10+2 = 17, C3: 20 → 37 / 2 = 18.5
 				"days_total": "37/2=18.5",
 			})
-			if len(st.ByUnit) != 1 || st.ByUnit[0].Key != "d_agri" {
+			if len(st.ByUnit) != 1 || st.ByUnit[0].Key != "D_AGRI" {
 				t.Errorf("by unit = %+v, want only d_agri", st.ByUnit)
 			}
 			// Of 2025's typical cases only C2 is D2's.

@@ -60,6 +60,7 @@ func (s *Store) PublishTypical(ctx context.Context, p Principal, in TypicalParam
 		return tc, false, fmt.Errorf("publish typical case %d as %s: %w", in.CaseID, p.Role, ErrForbidden)
 	}
 	err := s.write(ctx, func(w *txWork) error {
+		tc, created = TypicalCase{}, false // a transaction may run again (see commit)
 		var c Case
 		if err := w.tx.Clauses(forUpdate).First(&c, in.CaseID).Error; err != nil {
 			return interpret(err, fmt.Sprintf("load case %d", in.CaseID))

@@ -127,7 +127,8 @@ var workflow = []Transition{
 	{ActionRate, []string{StageFeedback}, []string{ActorTipster}, []string{StageFeedback, StageClosed}, []string{EventRated, EventClosed}},
 	{ActionReopen, []string{StageFeedback}, officeRoles, []string{StageRectify}, []string{EventReopened}},
 	{ActionClose, []string{StageFeedback}, officeRoles, []string{StageClosed}, []string{EventClosed}},
-	{ActionRevealContact, allStages, officeRoles, nil, []string{EventContactRevealed}},
+	// Contact reveal: the office alone, not even the administrator (§10.2).
+	{ActionRevealContact, allStages, []string{RoleOffice}, nil, []string{EventContactRevealed}},
 }
 
 // eventPublic says which event kinds the tipster sees: stage changes and
@@ -658,7 +659,7 @@ func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) er
 		grassroots, county := 0, 0
 		for i, a := range in.Assignments {
 			key := fmt.Sprintf("assignments[%d]", i)
-			code := strings.TrimSpace(a.Unit)
+			code := UnitCodeKey(a.Unit)
 			if seen[code] {
 				f[key+".unit"] = "同一单位不能重复交办"
 				continue
@@ -687,7 +688,7 @@ func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) er
 		}
 		var team []string
 		for _, code := range in.VerifyTeam {
-			code = strings.TrimSpace(code)
+			code = UnitCodeKey(code)
 			if code == "" || slices.Contains(team, code) {
 				continue
 			}

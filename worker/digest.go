@@ -200,7 +200,7 @@ type deliverParams struct {
 // gives the claim back so a retry can take it at once.
 func deliver(ctx context.Context, store *models.Store, mailer Mailer, p deliverParams) (Delivery, error) {
 	dl := Delivery{Scope: p.Key.Scope}
-	claim, err := store.ClaimDigest(ctx, p.Key)
+	claim, token, err := store.ClaimDigest(ctx, p.Key)
 	if err != nil {
 		return dl, err
 	}
@@ -223,12 +223,12 @@ func deliver(ctx context.Context, store *models.Store, mailer Mailer, p deliverP
 	finish := func(status string) error {
 		fctx, cancel := after()
 		defer cancel()
-		return store.FinishDigest(fctx, models.FinishParams{Key: p.Key, Status: status, OutboxID: p.OutboxID})
+		return store.FinishDigest(fctx, models.FinishParams{Key: p.Key, Token: token, Status: status, OutboxID: p.OutboxID})
 	}
 	release := func(cause error) error {
 		rctx, cancel := after()
 		defer cancel()
-		if err := store.ReleaseDigest(rctx, p.Key); err != nil {
+		if err := store.ReleaseDigest(rctx, p.Key, token); err != nil {
 			return errors.Join(cause, err)
 		}
 		return cause
@@ -245,6 +245,15 @@ func deliver(ctx context.Context, store *models.Store, mailer Mailer, p deliverP
 	}
 	if mailer == nil {
 		return dl, release(errors.New("no mailer configured"))
+	}
+	// A sender that stalled past its lease (a long GC pause, a frozen VM)
+	// has lost the digest to another sender: it must not send a second
+	// mail.
+	if err := store.ConfirmDigest(ctx, p.Key, token); errors.Is(err, models.ErrClaimLost) {
+		dl.Outcome = OutcomeBusy
+		return dl, nil
+	} else if err != nil {
+		return dl, release(err)
 	}
 	if err := mailer.Send(ctx, msg); err != nil {
 		return dl, release(err)

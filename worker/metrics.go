@@ -19,6 +19,7 @@ type QueueCollector struct {
 	failed    *prometheus.Desc
 	processed *prometheus.Desc
 	outbox    *prometheus.Desc
+	dead      *prometheus.Desc
 }
 
 // NewQueueCollector builds the collector.
@@ -30,6 +31,7 @@ func NewQueueCollector(opt asynq.RedisConnOpt, store *models.Store) *QueueCollec
 		failed:    prometheus.NewDesc("jianfu_queue_failed_today", "Task failures today.", []string{"queue"}, nil),
 		processed: prometheus.NewDesc("jianfu_queue_processed_today", "Tasks processed today.", []string{"queue"}, nil),
 		outbox:    prometheus.NewDesc("jianfu_outbox_pending", "Outbox rows not yet done.", nil, nil),
+		dead:      prometheus.NewDesc("jianfu_tasks_dead", "Tasks whose retries are spent (jianfu tasks dead); alert on > 0.", nil, nil),
 	}
 }
 
@@ -39,22 +41,28 @@ func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.failed
 	ch <- c.processed
 	ch <- c.outbox
+	ch <- c.dead
 }
 
 // Collect implements prometheus.Collector; an unreachable Redis just
 // leaves the queue series out.
 func (c *QueueCollector) Collect(ch chan<- prometheus.Metric) {
+	dead, known := 0, false
 	for q := range models.Queues {
 		info, err := c.inspector.GetQueueInfo(q)
 		if err != nil {
 			continue
 		}
+		dead, known = dead+info.Archived, true
 		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
 			"retry": info.Retry, "archived": info.Archived} {
 			ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), q, state)
 		}
 		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, float64(info.Failed), q)
 		ch <- prometheus.MustNewConstMetric(c.processed, prometheus.GaugeValue, float64(info.Processed), q)
+	}
+	if known {
+		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(dead))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -143,7 +143,7 @@ func TestOutbox(t *testing.T) {
 						t.Fatalf("re-enqueue: %v", err)
 					}
 				}
-				time.Sleep(2 * time.Second) // give a second run every chance to happen
+				app.Drain(t, 10*time.Second) // both have run (or were refused) by now
 				if n := routedEvents(t, app, caseID); n != 1 {
 					t.Fatalf("routing ran %d times", n)
 				}

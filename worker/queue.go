@@ -60,21 +60,26 @@ func PingRedis(ctx context.Context, opt asynq.RedisConnOpt) error {
 
 // Queue enqueues tasks on asynq; it is the models.Enqueuer main injects.
 type Queue struct {
-	client *asynq.Client
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	maxRetry  int
 }
 
 // NewQueue connects an asynq client.
 func NewQueue(opt asynq.RedisConnOpt) *Queue {
-	return &Queue{client: asynq.NewClient(opt)}
+	return &Queue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), maxRetry: 20}
 }
 
 // Close releases the client.
-func (q *Queue) Close() error { return q.client.Close() }
+func (q *Queue) Close() error {
+	q.inspector.Close()
+	return q.client.Close()
+}
 
 // Enqueue queues t under its task id; a task already queued under that id
 // counts as success.
 func (q *Queue) Enqueue(ctx context.Context, t models.Task) error {
-	opts := []asynq.Option{asynq.TaskID(t.ID), asynq.Queue(t.Queue), asynq.MaxRetry(20), asynq.Timeout(2 * time.Minute)}
+	opts := []asynq.Option{asynq.TaskID(t.ID), asynq.Queue(t.Queue), asynq.MaxRetry(q.maxRetry), asynq.Timeout(2 * time.Minute)}
 	if time.Until(t.RunAt) > 0 {
 		opts = append(opts, asynq.ProcessAt(t.RunAt))
 	}
@@ -88,6 +93,11 @@ func (q *Queue) Enqueue(ctx context.Context, t models.Task) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	_, err := q.client.EnqueueContext(ctx, asynq.NewTaskWithHeaders(t.Type, t.Payload, headers), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && isDead(q.inspector, t.Queue, t.ID) {
+		// Its retries are spent: offering it again would be a silent no-op
+		// every minute. It waits for `jianfu tasks retry`.
+		return fmt.Errorf("task %s: %w", t.ID, models.ErrTaskDead)
+	}
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}

@@ -77,7 +77,7 @@ func TestRoutingInBatches(t *testing.T) {
 				}
 				return true
 			})
-			time.Sleep(2500 * time.Millisecond) // a second batch, if any, has run by now
+			app.Drain(t, 15*time.Second) // a second batch, if any, has run by now
 			office := models.Principal{Role: models.RoleOffice}
 			batches := map[time.Time]int{} // a batch's notes share its time
 			for _, w := range wants {

@@ -29,7 +29,7 @@ type Store struct {
 // New builds the store on core and registers its statistics (per-unit
 // service satisfaction and the survey shares) with core.Stats.
 func New(core *models.Store) *Store {
-	db, now := core.Domain()
+	db, now := core.DB(context.Background()), core.Now
 	s := &Store{core: core, db: db, now: now}
 	core.AddStatsSection("evaluation", s.statsSection)
 	return s

@@ -143,7 +143,7 @@ func TestSurveyCodesAreOneTimeAndUnlinkable(t *testing.T) {
 			}
 			// Nothing ties a code to a response: the code table has no
 			// time and the answer tables no code.
-			db, _ := core.Domain()
+			db := core.DB(context.Background())
 			for _, table := range []string{"survey_codes", "survey_responses", "survey_answers"} {
 				cols, err := db.Migrator().ColumnTypes(table)
 				if err != nil {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+
+	"jianfu/models"
+)
+
+// ReadsResult holds the read paths of DESIGN §10.3 on the generated
+// county: what staff and leaders open every day.
+type ReadsResult struct {
+	Rows                             []readRow
+	SearchPlan, DatesPlan, StatsPlan string
+}
+
+type readRow struct {
+	What, Target string
+	Limit        time.Duration
+	Lat          latency
+	CPU          map[string]float64
+	Runs         int
+}
+
+// reads measures the six read paths against the running server (and the
+// report command against the same database).
+func (b *bench) reads(ctx context.Context, be *backend, srv *server, store *models.Store, token string) (*ReadsResult, error) {
+	base := "http://" + srv.addr
+	fetch := func(path string) error {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %.200s", path, res.StatusCode, body)
+		}
+		return nil
+	}
+	year := time.Now().In(models.Shanghai()).Year()
+	last := year - 1
+	out := &ReadsResult{}
+	for _, c := range []struct {
+		path, target string
+		limit        time.Duration
+		runs         int
+	}{
+		{"/api/v1/cases?q=" + "%E6%89%93%E5%8D%A1", "p95 ≤ 100 ms", 100 * time.Millisecond, 200},
+		{fmt.Sprintf("/api/v1/cases?from=%d-01-01&to=%d-12-31", last, last), "p95 ≤ 20 ms", 20 * time.Millisecond, 200},
+		{fmt.Sprintf("/api/v1/stats?year=%d", year), "p95 ≤ 300 ms", 300 * time.Millisecond, 100},
+		{fmt.Sprintf("/api/v1/stats?from=%d-01-01&to=%d-12-31", year-10, year), "≤ 1 s", time.Second, 20},
+		{fmt.Sprintf("/api/v1/stats/export.xlsx?year=%d", year), "≤ 1 s", time.Second, 20},
+	} {
+		for range 3 { // warm caches and pools
+			if err := fetch(c.path); err != nil {
+				return nil, err
+			}
+		}
+		lat, cpu, err := b.measureN(be, srv, c.runs, func() error { return fetch(c.path) })
+		if err != nil {
+			return nil, err
+		}
+		out.Rows = append(out.Rows, readRow{What: "`GET " + strings.ReplaceAll(c.path, "%E6%89%93%E5%8D%A1", "打卡") + "`",
+			Target: c.target, Limit: c.limit, Lat: lat, CPU: cpu, Runs: c.runs})
+	}
+	// The report command: a new process each time, as an operator runs it.
+	lat, err := measure(5, func() error {
+		cmd := exec.Command(b.bin, "report", "--year", fmt.Sprint(last))
+		cmd.Env = append(cmd.Environ(), be.env...)
+		if o, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("jianfu report: %v\n%s", err, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Rows = append(out.Rows, readRow{What: fmt.Sprintf("`jianfu report --year %d` (a new process each run)", last),
+		Target: "≤ 2 s", Limit: 2 * time.Second, Lat: lat, Runs: 5})
+	var err2 error
+	out.SearchPlan, out.DatesPlan, out.StatsPlan, err2 = store.BenchExplainReads(ctx, "打卡", year)
+	return out, err2
+}
+
+func (r *ReadsResult) markdown(w func(string, ...any)) {
+	w("\n### Read paths at scale (DESIGN §10.3)\n\n")
+	w("Each row: the stated number of requests in a row over HTTP with a bearer token, against `jianfu serve` on the generated county, after three warm-up requests. CPU is ms per request by process.\n\n")
+	w("| request | runs | measured | target | CPU per request |\n|---|---|---|---|---|\n")
+	for _, row := range r.Rows {
+		cpu := "–"
+		if row.CPU != nil {
+			cpu = cpuText(row.CPU)
+		}
+		w("| %s | %d | p50 %s, p95 %s %s | %s | %s |\n", row.What, row.Runs, ms(row.Lat.P50), ms(row.Lat.P95),
+			mark(row.Lat.P95 <= row.Limit), row.Target, cpu)
+	}
+	w("\nQuery plans (MariaDB `EXPLAIN`):\n\nKeyword search (打卡):\n\n```\n%s\n```\n\nList by submission date, one year:\n\n```\n%s\n```\n\nStatistics of a year (rollups, live overdue counts, units, categories, typical cases):\n\n```\n%s\n```\n",
+		r.SearchPlan, r.DatesPlan, r.StatsPlan)
+}

@@ -1,0 +1,1 @@
+ALTER TABLE outbox ADD COLUMN dead_at DATETIME(6) NULL;

@@ -1,0 +1,8 @@
+CREATE TABLE user_otp (
+  user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  secret_enc VARBINARY(255) NOT NULL,
+  confirmed_at DATETIME(6) NULL,
+  last_step BIGINT NOT NULL DEFAULT 0,
+  created_at DATETIME(6) NOT NULL,
+  CONSTRAINT fk_user_otp_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci

@@ -1,0 +1,2 @@
+-- One canonical spelling on every backend (models/keys.go). On SQLite two rows that differ only in case or spaces stop this step: rename one, then migrate again.
+UPDATE users SET username = LOWER(TRIM(username));

@@ -1,0 +1,1 @@
+ALTER TABLE digests ADD COLUMN claim_token VARCHAR(32) NULL;

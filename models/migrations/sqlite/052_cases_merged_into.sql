@@ -1,0 +1,1 @@
+CREATE INDEX ix_cases_merged_into ON cases (merged_into_id);

@@ -1,0 +1,139 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// Read models: the search documents (search.go) and the statistics
+// rollups (rollups.go) are derived from the cases, and both are kept in
+// the same transaction as the change that moves them. The one central
+// place is the timeline: every action on a case writes an event (DESIGN
+// §2), so a gorm callback notes the case of every event inserted inside
+// Store.commit, and commit refreshes those cases' read models just before
+// it commits. New workflow actions are counted and indexed without
+// touching this code, as long as they write their event through commit
+// (s.write), as every action does.
+
+// dirtyCases collects the cases whose events a transaction wrote.
+type dirtyCases struct {
+	mu  sync.Mutex
+	ids map[uint64]struct{}
+}
+
+type dirtyKey struct{}
+
+func withDirty(ctx context.Context, d *dirtyCases) context.Context {
+	return context.WithValue(ctx, dirtyKey{}, d)
+}
+
+func (d *dirtyCases) add(id uint64) {
+	d.mu.Lock()
+	if d.ids == nil {
+		d.ids = map[uint64]struct{}{}
+	}
+	d.ids[id] = struct{}{}
+	d.mu.Unlock()
+}
+
+// take returns the collected ids in ascending order (so concurrent
+// transactions lock rollup rows in one order) and forgets them.
+func (d *dirtyCases) take() []uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := make([]uint64, 0, len(d.ids))
+	for id := range d.ids {
+		ids = append(ids, id)
+	}
+	d.ids = nil
+	slices.Sort(ids)
+	return ids
+}
+
+// registerReadModelHook installs the callback that notes the cases of
+// inserted events.
+func (s *Store) registerReadModelHook() error {
+	err := s.db.Callback().Create().After("gorm:create").Register("jianfu:read_models", func(db *gorm.DB) {
+		if db.Error != nil || db.Statement.Table != "events" || db.Statement.Context == nil {
+			return
+		}
+		d, _ := db.Statement.Context.Value(dirtyKey{}).(*dirtyCases)
+		if d == nil {
+			return
+		}
+		switch v := db.Statement.Dest.(type) {
+		case *Event:
+			d.add(v.CaseID)
+		case *[]Event:
+			for _, e := range *v {
+				d.add(e.CaseID)
+			}
+		case []Event:
+			for _, e := range v {
+				d.add(e.CaseID)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("register read model hook: %w", err)
+	}
+	return nil
+}
+
+// refreshReadModels brings the search documents and the statistics
+// rollups of ids up to date inside tx.
+func (s *Store) refreshReadModels(tx *gorm.DB, ids []uint64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for start := 0; start < len(ids); start += readModelBatch {
+		part := ids[start:min(start+readModelBatch, len(ids))]
+		if err := s.refreshSearch(tx, part); err != nil {
+			return err
+		}
+		if err := s.refreshRollups(tx, part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const readModelBatch = 500
+
+// readModelStatements is the most statements refreshReadModels sends for
+// one batch of new cases: texts, documents and one insert (two in SQLite)
+// for search; facts, assignments, stage changes, stored facts and two
+// upserts for the rollups.
+const readModelStatements = 10
+
+// BackfillReadModels builds the search documents and statistics of every
+// case that has none yet: cases written before these read models existed
+// (an upgraded database) or loaded in bulk (the demo generator). It is
+// cheap when there is nothing to do and safe to run on every start.
+func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int)) (int, error) {
+	db := s.db.WithContext(ctx)
+	var last uint64
+	done := 0
+	for {
+		var ids []uint64
+		if err := db.Raw("SELECT c.id FROM cases c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
+			" ORDER BY c.id LIMIT ?", last, readModelBatch).Scan(&ids).Error; err != nil {
+			return done, fmt.Errorf("backfill read models: %w", err)
+		}
+		if len(ids) == 0 {
+			return done, nil
+		}
+		if err := db.Transaction(func(tx *gorm.DB) error { return s.refreshReadModels(tx, ids) }); err != nil {
+			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
+		}
+		last = ids[len(ids)-1]
+		done += len(ids)
+		if progress != nil {
+			progress(done)
+		}
+	}
+}
