@@ -35,6 +35,7 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.GET("/typical-cases", s.listTypical)
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/logout", s.logout)
+	v1.GET("/openapi.json", serveOpenAPI(openAPIJSON())) // the contract (api/openapi.yaml, docs/api.md)
 
 	// Staff: session cookie + CSRF token, or bearer token.
 	staff := v1.Group("", s.authenticate)

@@ -213,12 +213,14 @@ func (c *Client) Do(t testing.TB, req *http.Request, headers ...string) Response
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	contract := checkRequest(t, req) // api/openapi.yaml (apptest/openapi.go)
 	res, err := c.http.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	contract.checkResponse(t, res.StatusCode, res.Header, raw)
 	out := Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
