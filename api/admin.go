@@ -157,11 +157,12 @@ type routingRuleRequest struct {
 	Role     string `json:"role"`
 	Priority int    `json:"priority"`
 	Active   *bool  `json:"active"`
+	Auto     bool   `json:"auto"`
 }
 
 func (r routingRuleRequest) params() models.RoutingRuleParams {
 	return models.RoutingRuleParams{Category: r.Category, Township: r.Township, Keyword: r.Keyword, Unit: r.Unit,
-		Role: r.Role, Priority: r.Priority, Active: r.Active}
+		Role: r.Role, Priority: r.Priority, Active: r.Active, Auto: r.Auto}
 }
 
 func (s *Server) adminRoutingRules(c *gin.Context) {

@@ -253,6 +253,7 @@ func ruleParams(c *gin.Context) (models.RoutingRuleParams, error) {
 	}
 	active := c.PostForm("active") != "0"
 	p.Active = &active
+	p.Auto = c.PostForm("auto") == "1"
 	return p, nil
 }
 

@@ -372,6 +372,19 @@ func (con *console) showCase(c *gin.Context, status int, id uint64, form formSta
 			}
 		}
 		d.DispatchTeam = map[string]bool{}
+		if det.Stage == models.StageVerify { // 改派 starts from the current dispatch
+			d.DispatchTownship, counties = "", nil
+			for _, a := range det.Assignments {
+				if a.Role == models.AssignGrassroots {
+					d.DispatchTownship = a.Unit
+				} else {
+					counties = append(counties, a.Unit)
+				}
+			}
+			for _, u := range det.VerifyTeam {
+				d.DispatchTeam[u] = true
+			}
+		}
 		if form.Is(models.ActionAssign, 0) {
 			d.DispatchTownship, counties = form.Values.Get("township"), form.Values["county"]
 			for _, u := range form.Values["verify_team"] {

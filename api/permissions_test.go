@@ -126,6 +126,10 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/cases/%d/assign", pAssign, false, func(int) any {
 			return map[string]any{"assignments": []map[string]string{{"unit": "D1", "role": "county"}}}
 		}, undispatched},
+		// 改派 in verify: the office's alone; D1 keeps the case, D2 never sees it.
+		{"POST", "/api/v1/cases/%d/assign", pVerify, false, func(int) any {
+			return map[string]any{"assignments": []map[string]string{{"unit": "D1", "role": "county"}}}
+		}, caseAction},
 		{"POST", "/api/v1/cases/%d/verification", pVerify, false, func(int) any {
 			return map[string]any{"finding": "partly", "report": "部分属实。"}
 		}, caseAction},

@@ -130,6 +130,7 @@ type RoutingRuleView struct {
 	Priority  int       `json:"priority"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
+	Auto      bool      `json:"auto"` // 自动派单
 }
 
 // RoutingRuleParams creates or replaces a routing rule. Empty category,
@@ -138,12 +139,13 @@ type RoutingRuleParams struct {
 	Category, Township, Keyword, Unit, Role string
 	Priority                                int
 	Active                                  *bool // nil: true
+	Auto                                    bool  // dispatch at once (自动派单)
 }
 
 func (s *Store) routingRuleQuery(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx).Table("routing_rules r").
 		Select("r.id, c.code AS category, t.code AS township, r.keyword, u.code AS unit, u.name AS unit_name, " +
-			"r.role, r.priority, r.active, r.created_at").
+			"r.role, r.priority, r.active, r.created_at, r.auto").
 		Joins("LEFT JOIN categories c ON c.id = r.category_id").
 		Joins("LEFT JOIN units t ON t.id = r.township_id").
 		Joins("JOIN units u ON u.id = r.unit_id")
@@ -173,7 +175,7 @@ func (s *Store) routingRule(ctx context.Context, id uint64) (RoutingRuleView, er
 func (s *Store) ruleFromParams(ctx context.Context, p RoutingRuleParams) (RoutingRule, error) {
 	db := s.db.WithContext(ctx)
 	f := map[string]string{}
-	r := RoutingRule{Priority: p.Priority, Active: p.Active == nil || *p.Active, Role: p.Role}
+	r := RoutingRule{Priority: p.Priority, Active: p.Active == nil || *p.Active, Role: p.Role, Auto: p.Auto}
 	r.Keyword = text(f, "keyword", p.Keyword, 0, 64, "", "关键词过长")
 	if p.Category != "" {
 		var c Category
@@ -229,7 +231,7 @@ func (s *Store) UpdateRoutingRule(ctx context.Context, id uint64, p RoutingRuleP
 		return RoutingRuleView{}, err
 	}
 	err = s.db.WithContext(ctx).Model(&RoutingRule{}).Where("id = ?", id).
-		Select("category_id", "township_id", "keyword", "unit_id", "role", "priority", "active").Updates(&r).Error
+		Select("category_id", "township_id", "keyword", "unit_id", "role", "priority", "active", "auto").Updates(&r).Error
 	if err != nil {
 		return RoutingRuleView{}, fmt.Errorf("update routing rule %d: %w", id, err)
 	}

@@ -169,5 +169,82 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("note routing: %w", err)
 	}
+	for i, c := range cases {
+		in, ok := autoDispatch(c.TownshipID, matches[i], units)
+		if !ok || c.Stage != StageCollect {
+			continue
+		}
+		in.CaseID = c.ID
+		if err := s.autoDispatchCase(w, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// autoDispatch is the dispatch of a case whose matching rules include
+// auto ones (自动派单): the units of the auto rules, with the case's own
+// township as the grassroots side when they name county departments only.
+// It is valid as the office's assign action wants it (one active unit, or
+// one township and at least one county department); otherwise ok is false
+// and the rules only suggest.
+func autoDispatch(township *uint64, matched []RoutingRule, units map[uint64]Unit) (AssignParams, bool) {
+	var in AssignParams
+	grassroots, county := 0, 0
+	for _, r := range matched {
+		if !r.Auto {
+			continue
+		}
+		if r.Role == AssignGrassroots {
+			grassroots++
+		} else {
+			county++
+		}
+		in.Assignments = append(in.Assignments, AssignmentInput{Unit: units[r.UnitID].Code, Role: r.Role})
+	}
+	if county > 0 && grassroots == 0 && township != nil {
+		if u, ok := units[*township]; ok {
+			grassroots++
+			in.Assignments = append([]AssignmentInput{{Unit: u.Code, Role: AssignGrassroots}}, in.Assignments...)
+		}
+	}
+	if len(in.Assignments) == 0 || (len(in.Assignments) > 1 && (grassroots != 1 || county < 1)) {
+		return in, false
+	}
+	for _, a := range in.Assignments {
+		ok := false
+		for _, u := range units {
+			if u.Code == a.Unit && u.Active && (u.Kind == UnitTownship) == (a.Role == AssignGrassroots) {
+				ok = true
+			}
+		}
+		if !ok {
+			return in, false
+		}
+	}
+	return in, true
+}
+
+// autoDispatchCase accepts and dispatches a routed case in collect on
+// behalf of the system, through the office's own accept and assign code.
+func (s *Store) autoDispatchCase(w *txWork, in AssignParams) error {
+	var c Case
+	if err := w.tx.Clauses(forUpdate).First(&c, in.CaseID).Error; err != nil {
+		return fmt.Errorf("load case %d: %w", in.CaseID, err)
+	}
+	if c.Stage != StageCollect || c.MergedIntoID != nil {
+		return nil
+	}
+	system := Principal{Username: ActorSystem}
+	if err := s.acceptCase(w, system, &c, "系统自动受理（智能分办规则自动派单）", ""); err != nil {
+		return err
+	}
+	body := "系统自动派单：已交办承办单位，进入联合核查阶段"
+	if len(in.Assignments) > 1 {
+		body = "系统自动派单：已双交办乡镇（街道）和县直部门，进入联合核查阶段"
+	}
+	if err := s.dispatchCase(w, system, &c, in, body); err != nil {
+		return fmt.Errorf("auto dispatch case %d: %w", c.ID, err)
+	}
 	return nil
 }

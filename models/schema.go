@@ -106,6 +106,9 @@ type RoutingRule struct {
 	Priority   int       `gorm:"not null"`
 	Active     bool      `gorm:"not null"`
 	CreatedAt  time.Time `gorm:"not null"`
+	// Auto dispatches a matching case without waiting for the office
+	// (系统自动派单); other rules only suggest.
+	Auto bool `gorm:"not null;default:false"`
 }
 
 // Tip is what the tipster submitted. Contact details are encrypted; the

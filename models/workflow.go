@@ -115,7 +115,7 @@ var workflow = []Transition{
 	{ActionAccept, []string{StageCollect}, officeRoles, []string{StageAssign}, []string{EventAccepted}},
 	{ActionReject, []string{StageCollect}, officeRoles, []string{StageClosed}, []string{EventRejected}},
 	{ActionMerge, []string{StageCollect}, officeRoles, []string{StageClosed}, []string{EventMerged, EventMergeReceived}},
-	{ActionAssign, []string{StageAssign}, officeRoles, []string{StageVerify}, []string{EventDispatched}},
+	{ActionAssign, []string{StageAssign, StageVerify}, officeRoles, []string{StageVerify}, []string{EventDispatched}},
 	{ActionVerify, []string{StageVerify}, officeRoles, []string{StageRectify, StageFeedback}, []string{EventVerified, EventTransferred}},
 	{ActionRectify, []string{StageRectify}, unitRoles, []string{StageRectify}, []string{EventRectificationSubmitted}},
 	{ActionReview, []string{StageRectify}, officeRoles, []string{StageRectify, StageFeedback},
@@ -526,16 +526,22 @@ func (s *Store) AcceptCase(ctx context.Context, p Principal, in AcceptParams) er
 		if err := fieldErrors(f); err != nil {
 			return err
 		}
-		from := c.Stage
-		if err := s.moveCase(w, c, StageAssign); err != nil {
-			return err
-		}
-		if err := saveCase(w, c); err != nil {
-			return err
-		}
-		_, err = w.stageEvent(p, c, from, EventAccepted, "已受理，进入快速分办阶段", map[string]string{"note": note})
-		return err
+		return s.acceptCase(w, p, c, "已受理，进入快速分办阶段", note)
 	})
+}
+
+// acceptCase moves the locked case c from collect to assign: the office's
+// accept action and the automatic dispatch of routing both use it.
+func (s *Store) acceptCase(w *txWork, p Principal, c *Case, body, note string) error {
+	from := c.Stage
+	if err := s.moveCase(w, c, StageAssign); err != nil {
+		return err
+	}
+	if err := saveCase(w, c); err != nil {
+		return err
+	}
+	_, err := w.stageEvent(p, c, from, EventAccepted, body, map[string]string{"note": note})
+	return err
 }
 
 // RejectParams rejects a tip (不予受理); the reason is shown to the tipster.
@@ -642,106 +648,127 @@ type dispatchedUnit struct {
 
 // AssignCase dispatches a case in assign: it creates one assignment per
 // unit (pending, without a due time until rectification starts), notifies
-// each unit's liaisons and moves the case to verify.
+// each unit's liaisons and moves the case to verify. In verify, before the
+// finding, it re-dispatches (改派): the new set replaces the old one.
 func (s *Store) AssignCase(ctx context.Context, p Principal, in AssignParams) error {
 	return s.write(ctx, func(w *txWork) error {
 		c, err := lockCase(w, p, in.CaseID, ActionAssign)
 		if err != nil {
 			return err
 		}
-		f := map[string]string{}
-		note := text(f, "note", in.Note, 0, 1000, "", "备注过长")
-		units := make([]Unit, len(in.Assignments))
-		if len(in.Assignments) == 0 {
-			f["assignments"] = "请至少指定一个承办单位"
+		return s.dispatchCase(w, p, c, in, "")
+	})
+}
+
+// dispatchCase checks in and dispatches the locked case c to its units:
+// the office's assign action and the automatic dispatch of routing
+// (body names the rule) both use it. A ValidationError leaves the
+// transaction untouched.
+func (s *Store) dispatchCase(w *txWork, p Principal, c *Case, in AssignParams, body string) error {
+	f := map[string]string{}
+	note := text(f, "note", in.Note, 0, 1000, "", "备注过长")
+	units := make([]Unit, len(in.Assignments))
+	if len(in.Assignments) == 0 {
+		f["assignments"] = "请至少指定一个承办单位"
+	}
+	seen := map[string]bool{}
+	grassroots, county := 0, 0
+	for i, a := range in.Assignments {
+		key := fmt.Sprintf("assignments[%d]", i)
+		code := UnitCodeKey(a.Unit)
+		if seen[code] {
+			f[key+".unit"] = "同一单位不能重复交办"
+			continue
 		}
-		seen := map[string]bool{}
-		grassroots, county := 0, 0
-		for i, a := range in.Assignments {
-			key := fmt.Sprintf("assignments[%d]", i)
-			code := UnitCodeKey(a.Unit)
-			if seen[code] {
-				f[key+".unit"] = "同一单位不能重复交办"
-				continue
-			}
-			seen[code] = true
-			err := w.tx.Where("code = ? AND active = ?", code, true).First(&units[i]).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				f[key+".unit"] = fmt.Sprintf("承办单位“%s”不存在或已停用", code)
-				continue
-			} else if err != nil {
-				return fmt.Errorf("load unit %s: %w", code, err)
-			}
-			switch {
-			case a.Role == AssignGrassroots && units[i].Kind == UnitTownship:
-				grassroots++
-			case a.Role == AssignCounty && units[i].Kind == UnitCounty:
-				county++
-			case a.Role != AssignGrassroots && a.Role != AssignCounty:
-				f[key+".role"] = "承办角色应为 grassroots（基层）或 county（县直部门）"
-			default:
-				f[key+".role"] = fmt.Sprintf("“%s”的单位类型与承办角色不符：乡镇（街道）为 grassroots，县直部门为 county", units[i].Name)
-			}
+		seen[code] = true
+		err := w.tx.Where("code = ? AND active = ?", code, true).First(&units[i]).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			f[key+".unit"] = fmt.Sprintf("承办单位“%s”不存在或已停用", code)
+			continue
+		} else if err != nil {
+			return fmt.Errorf("load unit %s: %w", code, err)
 		}
-		if len(in.Assignments) > 1 && len(f) == 0 && (grassroots != 1 || county < 1) {
-			f["assignments"] = "双交办须指定一个乡镇（街道）和至少一个县直部门"
+		switch {
+		case a.Role == AssignGrassroots && units[i].Kind == UnitTownship:
+			grassroots++
+		case a.Role == AssignCounty && units[i].Kind == UnitCounty:
+			county++
+		case a.Role != AssignGrassroots && a.Role != AssignCounty:
+			f[key+".role"] = "承办角色应为 grassroots（基层）或 county（县直部门）"
+		default:
+			f[key+".role"] = fmt.Sprintf("“%s”的单位类型与承办角色不符：乡镇（街道）为 grassroots，县直部门为 county", units[i].Name)
 		}
-		var team []string
-		for _, code := range in.VerifyTeam {
-			code = UnitCodeKey(code)
-			if code == "" || slices.Contains(team, code) {
-				continue
-			}
-			var n int64
-			if err := w.tx.Model(&Unit{}).Where("code = ? AND active = ?", code, true).Count(&n).Error; err != nil {
-				return fmt.Errorf("check unit %s: %w", code, err)
-			}
-			if n == 0 {
-				f["verify_team"] = fmt.Sprintf("核查组成员单位“%s”不存在或已停用", code)
-			}
-			team = append(team, code)
+	}
+	if len(in.Assignments) > 1 && len(f) == 0 && (grassroots != 1 || county < 1) {
+		f["assignments"] = "双交办须指定一个乡镇（街道）和至少一个县直部门"
+	}
+	var team []string
+	for _, code := range in.VerifyTeam {
+		code = UnitCodeKey(code)
+		if code == "" || slices.Contains(team, code) {
+			continue
 		}
-		if err := fieldErrors(f); err != nil {
-			return err
+		var n int64
+		if err := w.tx.Model(&Unit{}).Where("code = ? AND active = ?", code, true).Count(&n).Error; err != nil {
+			return fmt.Errorf("check unit %s: %w", code, err)
 		}
-		if team == nil {
-			team = []string{}
+		if n == 0 {
+			f["verify_team"] = fmt.Sprintf("核查组成员单位“%s”不存在或已停用", code)
 		}
-		teamJSON, _ := json.Marshal(team)
-		c.VerifyTeam = string(teamJSON)
-		from := c.Stage
-		if err := s.moveCase(w, c, StageVerify); err != nil {
-			return err
+		team = append(team, code)
+	}
+	if err := fieldErrors(f); err != nil {
+		return err
+	}
+	if team == nil {
+		team = []string{}
+	}
+	teamJSON, _ := json.Marshal(team)
+	c.VerifyTeam = string(teamJSON)
+	from := c.Stage
+	if from == StageVerify {
+		// 改派 before the finding: the new units replace the old ones (whose
+		// liaisons no longer see the case, and whose queued notices are
+		// dropped); the stage and its due time run on.
+		if err := w.tx.Where("case_id = ?", c.ID).Delete(&Assignment{}).Error; err != nil {
+			return fmt.Errorf("remove assignments of case %d: %w", c.ID, err)
 		}
-		if err := saveCase(w, c); err != nil {
-			return err
+		if body == "" {
+			body = "办公室改派承办单位，继续联合核查"
 		}
-		as := make([]Assignment, len(in.Assignments))
-		list := make([]dispatchedUnit, len(in.Assignments))
-		for i, a := range in.Assignments {
-			as[i] = Assignment{CaseID: c.ID, UnitID: units[i].ID, Role: a.Role, Status: AssignmentPending,
-				CreatedAt: w.now, UpdatedAt: w.now}
-			if err := w.tx.Create(&as[i]).Error; err != nil {
-				return fmt.Errorf("create assignment: %w", err)
-			}
-			list[i] = dispatchedUnit{Unit: units[i].Code, Name: units[i].Name, Role: a.Role}
+	} else if err := s.moveCase(w, c, StageVerify); err != nil {
+		return err
+	}
+	if err := saveCase(w, c); err != nil {
+		return err
+	}
+	as := make([]Assignment, len(in.Assignments))
+	list := make([]dispatchedUnit, len(in.Assignments))
+	for i, a := range in.Assignments {
+		as[i] = Assignment{CaseID: c.ID, UnitID: units[i].ID, Role: a.Role, Status: AssignmentPending,
+			CreatedAt: w.now, UpdatedAt: w.now}
+		if err := w.tx.Create(&as[i]).Error; err != nil {
+			return fmt.Errorf("create assignment: %w", err)
 		}
-		body := "已交办承办单位，进入联合核查阶段"
+		list[i] = dispatchedUnit{Unit: units[i].Code, Name: units[i].Name, Role: a.Role}
+	}
+	if body == "" {
+		body = "已交办承办单位，进入联合核查阶段"
 		if len(as) > 1 {
 			body = "已双交办乡镇（街道）和县直部门，进入联合核查阶段"
 		}
-		ev, err := w.stageEvent(p, c, from, EventDispatched, body,
-			map[string]any{"assignments": list, "verify_team": team, "note": note})
-		if err != nil {
+	}
+	ev, err := w.stageEvent(p, c, from, EventDispatched, body,
+		map[string]any{"assignments": list, "verify_team": team, "note": note})
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if err := w.notify(EventDispatched, ev, a.ID); err != nil {
 			return err
 		}
-		for _, a := range as {
-			if err := w.notify(EventDispatched, ev, a.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // VerificationParams records the joint verification's finding.

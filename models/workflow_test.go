@@ -255,7 +255,7 @@ func TestGuardTable(t *testing.T) {
 		ActionAccept:           {[]string{StageCollect}, office},
 		ActionReject:           {[]string{StageCollect}, office},
 		ActionMerge:            {[]string{StageCollect}, office},
-		ActionAssign:           {[]string{StageAssign}, office},
+		ActionAssign:           {[]string{StageAssign, StageVerify}, office},
 		ActionVerify:           {[]string{StageVerify}, office},
 		ActionRectify:          {[]string{StageRectify}, unit},
 		ActionRequestExtension: {[]string{StageRectify}, unit},
@@ -360,7 +360,7 @@ func TestWorkflowMatrix(t *testing.T) {
 				{"liaison-own", f.liaisonD}, {"liaison-other", f.liaisonX}}
 			allowed := map[string][]string{
 				ActionAccept: {stCollect}, ActionReject: {stCollect}, ActionMerge: {stCollect},
-				ActionAssign: {stAssign}, ActionVerify: {stVerify},
+				ActionAssign: {stAssign, stVerify}, ActionVerify: {stVerify},
 				ActionRectify: {stRectify, stExtension}, ActionRequestExtension: {stRectify},
 				ActionReview: {stSubmitted}, ActionDecideExtension: {stExtension},
 				ActionReply: {stFeedback}, ActionReopen: {stUnsatisfed}, ActionClose: {stReplied, stUnsatisfed},
