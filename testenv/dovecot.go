@@ -365,7 +365,13 @@ func (d *Dovecot) Messages(t testing.TB) []DovecotMessage {
 	t.Helper()
 	c := d.client(t)
 	defer func() { c.Logout().Wait() }()
-	if c.Mailbox().NumMessages == 0 {
+	// STATUS rather than the client's selected-mailbox state, which a
+	// concurrent change (the importer flagging) may leave unset for a moment.
+	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		t.Fatalf("dovecot status: %v", err)
+	}
+	if st.NumMessages == nil || *st.NumMessages == 0 {
 		return nil
 	}
 	bufs, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true}).Collect()
