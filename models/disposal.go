@@ -86,16 +86,9 @@ func CanDispose(finding string) bool {
 func (s *Store) AddDisposal(ctx context.Context, p Principal, in DisposalParams) (uint64, error) {
 	var id uint64
 	err := s.write(ctx, func(w *txWork) error {
-		var c Case
-		if err := w.tx.Clauses(forUpdate).First(&c, in.CaseID).Error; err != nil {
-			return interpret(err, fmt.Sprintf("load case %d", in.CaseID))
-		}
-		ok, err := visible(w.tx, p, c.ID)
+		c, err := lockVisibleCase(w, p, in.CaseID)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return fmt.Errorf("case %d: %w", c.ID, ErrNotFound)
 		}
 		if !p.IsOffice() {
 			return fmt.Errorf("dispose case %d as %s: %w", c.ID, p.Role, ErrForbidden)
@@ -130,7 +123,7 @@ func (s *Store) AddDisposal(ctx context.Context, p Principal, in DisposalParams)
 		if note != "" {
 			body += "。" + note
 		}
-		_, err = w.stageEvent(p, &c, c.Stage, EventDisposed, body,
+		_, err = w.stageEvent(p, c, c.Stage, EventDisposed, body,
 			map[string]any{"disposal_id": d.ID, "measure": d.Measure, "persons": d.Persons, "units": d.Units})
 		return err
 	})

@@ -25,16 +25,9 @@ type QuestionParams struct {
 func (s *Store) AskTipster(ctx context.Context, p Principal, in QuestionParams) (uint64, error) {
 	var id uint64
 	err := s.write(ctx, func(w *txWork) error {
-		var c Case
-		if err := w.tx.Clauses(forUpdate).First(&c, in.CaseID).Error; err != nil {
-			return interpret(err, fmt.Sprintf("load case %d", in.CaseID))
-		}
-		ok, err := visible(w.tx, p, c.ID)
+		c, err := lockVisibleCase(w, p, in.CaseID)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return fmt.Errorf("case %d: %w", c.ID, ErrNotFound)
 		}
 		if !p.IsOffice() {
 			return fmt.Errorf("question on case %d as %s: %w", c.ID, p.Role, ErrForbidden)

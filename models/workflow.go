@@ -230,6 +230,19 @@ func visible(tx *gorm.DB, p Principal, caseID uint64) (bool, error) {
 // lockCase loads case id for update and checks that p may see it and take
 // action now.
 func lockCase(w *txWork, p Principal, id uint64, action string) (*Case, error) {
+	c, err := lockVisibleCase(w, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := guard(action, p, c, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lockVisibleCase loads case id for update and checks that p may see it
+// (ErrNotFound otherwise); actions outside the guard table check the rest.
+func lockVisibleCase(w *txWork, p Principal, id uint64) (*Case, error) {
 	var c Case
 	if err := w.tx.Clauses(forUpdate).First(&c, id).Error; err != nil {
 		return nil, interpret(err, fmt.Sprintf("load case %d", id))
@@ -240,9 +253,6 @@ func lockCase(w *txWork, p Principal, id uint64, action string) (*Case, error) {
 	}
 	if !ok {
 		return nil, fmt.Errorf("case %d: %w", id, ErrNotFound)
-	}
-	if err := guard(action, p, &c, nil); err != nil {
-		return nil, err
 	}
 	return &c, nil
 }
