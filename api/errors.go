@@ -36,7 +36,23 @@ var (
 	errMediaType    = newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 application/json 或 multipart/form-data 提交")
 	errTooLarge     = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "提交的内容过大",
 		Fields: map[string]string{"body": "提交的内容过大"}} // tooLarge names the limit when it is known
+	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "系统繁忙或正在恢复，本次提交未保存，请稍后重试")
 )
+
+// retryAfter is the Retry-After of a 503: about the time a database node
+// restart, a Galera eviction or a Redis failover takes (docs/reliability.md).
+const retryAfter = "5"
+
+// unavailable answers errUnavailable (with Retry-After) when err says the
+// database or Redis is down or failing over, logging it once; nil otherwise.
+func unavailable(c *gin.Context, err error) *apiError {
+	if !models.Unavailable(err) {
+		return nil
+	}
+	slog.WarnContext(c.Request.Context(), "service unavailable", "method", c.Request.Method, "route", c.FullPath(), "err", err)
+	c.Header("Retry-After", retryAfter)
+	return errUnavailable
+}
 
 // fail answers with err as JSON and stops the chain. Store sentinels map to
 // their statuses; anything else is a 500, logged once here.
@@ -60,6 +76,8 @@ func fail(c *gin.Context, err error) {
 		ae = errKeyReused
 	case errors.Is(err, http.ErrHandlerTimeout):
 		ae = newError(http.StatusServiceUnavailable, "timeout", "服务繁忙，请稍后重试")
+	case unavailable(c, err) != nil:
+		ae = errUnavailable
 	default:
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -747,11 +747,18 @@ func (p *publicSite) asAPIError(c *gin.Context, err error) *apiError {
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	}
+	if ae := unavailable(c, err); ae != nil {
+		return ae
+	}
 	return newError(http.StatusInternalServerError, "internal", "服务器内部错误，请稍后重试")
 }
 
 // pageFail logs an unexpected error once and shows an error page.
 func (p *publicSite) pageFail(c *gin.Context, err error) {
+	if ae := unavailable(c, err); ae != nil {
+		p.pages.Render(c, ae.Status, "message", messagePage{pageBase: pageBase{Title: "系统繁忙"}, Text: ae.Message + "。"})
+		return
+	}
 	p.Logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 	p.pages.Render(c, http.StatusInternalServerError, "message", messagePage{pageBase: pageBase{Title: "出错了"},
 		Text: "服务器内部错误，请稍后重试。您填写的内容没有保存。"})
