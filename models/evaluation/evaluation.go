@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -80,22 +79,6 @@ func (s *Store) UnitByCode(ctx context.Context, code string) (models.Unit, error
 	return u, nil
 }
 
-// CheckText refuses NUL, control characters other than tab, CR and LF,
-// and bidirectional overrides (DESIGN §10.1), naming the field.
-func CheckText(field, v string) error {
-	if !utf8.ValidString(v) {
-		return invalid(field, "内容包含无效字符")
-	}
-	for _, r := range v {
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
-			return invalid(field, "内容包含不允许的控制字符")
-		}
-	}
-	return nil
-}
-
 func invalid(field, msg string) error {
 	return &models.ValidationError{Fields: map[string]string{field: msg}}
 }
@@ -114,10 +97,8 @@ func (s *Store) AddEvaluation(ctx context.Context, in EvaluationInput) (Evaluati
 	comment := strings.TrimSpace(in.Comment)
 	if n := utf8.RuneCountInString(comment); n > MaxComment {
 		f["comment"] = fmt.Sprintf("意见建议不超过%d个字（现在%d个字）", MaxComment, n)
-	} else if err := CheckText("comment", comment); err != nil {
-		var ve *models.ValidationError
-		errors.As(err, &ve)
-		f["comment"] = ve.Fields["comment"]
+	} else if m := models.TextProblem("意见建议", comment, true); m != "" {
+		f["comment"] = m
 	}
 	u, err := s.UnitByCode(ctx, in.Unit)
 	if errors.Is(err, models.ErrNotFound) {

@@ -79,7 +79,7 @@ func (s *Store) CreateSurvey(ctx context.Context, in SurveyInput) (SurveyView, e
 	case n > 100:
 		f["title"] = "问卷标题不超过100个字"
 	default:
-		if err := CheckText("title", title); err != nil {
+		if models.TextProblem("问卷标题", title, false) != "" {
 			f["title"] = "问卷标题包含不允许的控制字符"
 		}
 	}
@@ -94,7 +94,7 @@ func (s *Store) CreateSurvey(ctx context.Context, in SurveyInput) (SurveyView, e
 		}
 		key, label := fmt.Sprintf("questions.%d", i+1), fmt.Sprintf("第%d题", i+1)
 		text := strings.TrimSpace(q.Text)
-		if n := utf8.RuneCountInString(text); n == 0 || n > 200 || CheckText(key, text) != nil {
+		if n := utf8.RuneCountInString(text); n == 0 || n > 200 || models.TextProblem(label, text, false) != "" {
 			f[key] = label + "：题目应为1至200个字，且不含控制字符"
 			continue
 		}
@@ -105,7 +105,7 @@ func (s *Store) CreateSurvey(ctx context.Context, in SurveyInput) (SurveyView, e
 		opts := make([]string, len(q.Options))
 		for j, o := range q.Options {
 			opts[j] = strings.TrimSpace(o)
-			if n := utf8.RuneCountInString(opts[j]); n == 0 || n > 50 || CheckText(key, opts[j]) != nil {
+			if n := utf8.RuneCountInString(opts[j]); n == 0 || n > 50 || models.TextProblem(label, opts[j], false) != "" {
 				f[key] = fmt.Sprintf("%s：第%d个选项应为1至50个字，且不含控制字符", label, j+1)
 			}
 		}

@@ -190,8 +190,10 @@ func entryOf(kind string, in EntryInput, today string) (Entry, map[string]string
 			f[field] = field + " 不能为空"
 		case utf8.RuneCountInString(v) > max:
 			f[field] = fmt.Sprintf("%s 不能超过%d个字", field, max)
-		case strings.ContainsFunc(v, badRune):
-			f[field] = field + " 含有不允许的控制字符"
+		default:
+			if m := models.TextProblem(field, v, false); m != "" {
+				f[field] = m
+			}
 		}
 		return v
 	}
@@ -280,12 +282,6 @@ func entryOf(kind string, in EntryInput, today string) (Entry, map[string]string
 		f["kind"] = "kind 应为 documents、meetings、inspections、apps 或 groups"
 	}
 	return e, f
-}
-
-// badRune refuses control and bidirectional-override characters (DESIGN
-// §10.1) in the registry's one-line fields.
-func badRune(r rune) bool {
-	return r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // unitFor decides the unit of a registration: a liaison registers for

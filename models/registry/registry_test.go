@@ -480,6 +480,14 @@ func TestRegisterPermissionsAndValidation(t *testing.T) {
 			if !errors.As(err, &ve) || ve.Fields["title"] == "" || ve.Fields["end_on"] == "" {
 				t.Errorf("bad inspection: %v", err)
 			}
+			// The same text check as a tip's (models.TextProblem): a C1
+			// control, a right-to-left mark and broken UTF-8 are refused too.
+			for _, bad := range []string{"群\u0085名", "群\u200f名", "群\xff"} {
+				_, err = f.reg.Create(f.ctx, f.office, KindGroups, EntryInput{Unit: "D01", Name: bad, Owner: "局"})
+				if !errors.As(err, &ve) || ve.Fields["name"] == "" {
+					t.Errorf("group named %q: %v, want the name refused", bad, err)
+				}
+			}
 			_, err = f.reg.Create(f.ctx, f.office, KindApps, EntryInput{Unit: "D01", Name: "App", Owner: "局", Demands: []string{"selfie"}})
 			if !errors.As(err, &ve) || ve.Fields["demands"] == "" {
 				t.Errorf("unknown demand: %v", err)
