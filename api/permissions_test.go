@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"jianfu/apptest"
 	"jianfu/models"
 	"jianfu/models/evaluation"
+	"jianfu/models/registry"
 	"jianfu/testenv"
 )
 
@@ -91,6 +93,9 @@ func wfMust(t *testing.T, err error) {
 // checks the status. "own" is the liaison of D1, which holds the
 // assignment acted on; "other" is the liaison of D2, which has nothing to
 // do with the case.
+// csvBody is a matrix row's body sent as text/csv (a registry import).
+type csvBody string
+
 func TestPermissionMatrix(t *testing.T) {
 	const (
 		ok   = http.StatusOK
@@ -191,7 +196,19 @@ func TestPermissionMatrix(t *testing.T) {
 		{"POST", "/api/v1/registry/groups", "", false, func(int) any {
 			return map[string]any{"unit": "D1", "name": "工作群", "owner": "县数据资源管理局", "demands": []string{"checkin"}}
 		}, [5]int{made, made, no, made, no}},
+		// An import is refused row by row for another unit (400, nothing
+		// stored); a status change of another unit's group is a 404.
+		{"POST", "/api/v1/registry/groups/import", "", false, func(int) any {
+			return csvBody("unit,name,owner,demands\nD1,导入的工作群,县数据资源管理局,checkin\n")
+		}, [5]int{made, made, no, made, http.StatusBadRequest}},
+		{"PUT", "/api/v1/registry/groups/entry", "", false, text("status", "closed"), [5]int{ok, ok, no, ok, nf}},
 		{"GET", "/api/v1/warnings", "", false, none, [5]int{ok, ok, ok, ok, ok}},
+		// Statistics and the digest preview: office, admin and leaders.
+		{"GET", "/api/v1/stats?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/stats/export.xlsx?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/stats/export.csv?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/stats/report?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
+		{"GET", "/api/v1/digests/preview?unit=D1", "", false, none, [5]int{ok, ok, ok, no, no}},
 		{"GET", "/api/v1/stats/monitoring?year=2026", "", false, none, [5]int{ok, ok, ok, no, no}},
 		{"GET", "/api/v1/admin/quotas/2026", "", false, none, adminOnly(ok)},
 		{"PUT", "/api/v1/admin/quotas/2026", "", false, func(int) any {
@@ -211,6 +228,9 @@ func TestPermissionMatrix(t *testing.T) {
 			w := newCounty(t, b, wfDeadlines)
 			target, _ := w.bring(pCollect) // to merge into
 			var ruleID uint64              // a rule to edit and delete
+			group, err := registry.New(w.a.Store).Create(w.ctx, w.office, registry.KindGroups,
+				registry.EntryInput{Unit: "D1", Name: "工作群", Owner: "县数据资源管理局"})
+			wfMust(t, err)
 			sv, err := evaluation.New(w.a.Store).CreateSurvey(w.ctx, surveyDefinition)
 			wfMust(t, err)
 			n := 0
@@ -239,6 +259,7 @@ func TestPermissionMatrix(t *testing.T) {
 						path = fmt.Sprintf("/api/v1/admin/routing-rules/%d", ruleID)
 					}
 					path = strings.Replace(path, "/surveys/survey/", fmt.Sprintf("/surveys/%d/", sv.ID), 1)
+					path = strings.Replace(path, "/groups/entry", fmt.Sprintf("/groups/%d", group.ID), 1)
 					var body any
 					if r.body != nil {
 						body = r.body(n)
@@ -255,7 +276,12 @@ func TestPermissionMatrix(t *testing.T) {
 							want = st
 						}
 					}
-					res := w.c[name].JSON(t, r.method, path, body)
+					var res apptest.Response
+					if csv, ok := body.(csvBody); ok {
+						res = w.c[name].JSON(t, r.method, path, string(csv), "Content-Type", "text/csv")
+					} else {
+						res = w.c[name].JSON(t, r.method, path, body)
+					}
 					if res.Status != want {
 						t.Errorf("%s %s as %s: %d %s, want %d", r.method, r.path, name, res.Status, res.Raw, want)
 					}
