@@ -25,12 +25,7 @@ func (s *Server) addDisposal(c *gin.Context) {
 		return
 	}
 	var req disposalRequest
-	if !isJSON(c) {
-		fail(c, errMediaType)
-		return
-	}
-	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
-		fail(c, err)
+	if !readJSON(c, &req) {
 		return
 	}
 	in := models.DisposalParams{CaseID: id, Measure: req.Measure, Note: req.Note}
@@ -62,12 +57,7 @@ func (s *Server) submitVerificationPart(c *gin.Context) {
 		return
 	}
 	var req verificationPartRequest
-	if !isJSON(c) {
-		fail(c, errMediaType)
-		return
-	}
-	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
-		fail(c, err)
+	if !readJSON(c, &req) {
 		return
 	}
 	err := s.Store.SubmitVerificationPart(c.Request.Context(), principal(c),
@@ -97,12 +87,7 @@ func (s *Server) askTipster(c *gin.Context) {
 		return
 	}
 	var req questionRequest
-	if !isJSON(c) {
-		fail(c, errMediaType)
-		return
-	}
-	if err := decodeJSON(c, &req, maxStaffJSON); err != nil {
-		fail(c, err)
+	if !readJSON(c, &req) {
 		return
 	}
 	qid, err := s.Store.AskTipster(c.Request.Context(), principal(c), models.QuestionParams{CaseID: id, Text: req.Text})
