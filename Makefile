@@ -1,5 +1,5 @@
-# The contract CI runs (.ci/run): make lint, make test. make bench writes
-# BENCHMARKS.md.
+# The contract CI runs (.ci/run): make lint, make test, make cluster-test.
+# make bench writes BENCHMARKS.md.
 GO ?= go
 
 .PHONY: test lint bench run build screenshots cluster-test

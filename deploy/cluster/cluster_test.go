@@ -50,7 +50,9 @@ const (
 
 var units = []string{"T01", "T02", "T03", "T04"}
 
-func nodeURL(n int) string { return fmt.Sprintf("mysql://root@127.0.0.1:%d/%s%s", 3310+n, dbName, galeraParams) }
+func nodeURL(n int) string {
+	return fmt.Sprintf("mysql://root@127.0.0.1:%d/%s%s", 3310+n, dbName, galeraParams)
+}
 
 // h is the test bed: the script's state, the binary, the processes.
 type h struct {
@@ -243,7 +245,7 @@ func (x *h) singleNodeIntake() throughput {
 	if err != nil {
 		x.t.Fatal(err)
 	}
-	root, err := sql.Open("mysql", strings.Replace(dsn, "/"+strings.Trim(raw[strings.LastIndex(raw, "/"):], "/"), "/", 1))
+	root, err := sql.Open("mysql", dsn)
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -672,6 +674,7 @@ func (x *h) work(l *loadState, api string, id uint64, stop chan struct{}) {
 func (x *h) verify(l *loadState, rep *report) {
 	t := x.t
 	rep.Checks = map[string]int{}
+	rep.Checks["5xx other than 503 with Retry-After"] = len(l.bad)
 	if len(l.bad) > 0 {
 		t.Errorf("%d answers were 5xx other than 503 with Retry-After, e.g. %v", len(l.bad), l.bad[:min(5, len(l.bad))])
 	}
@@ -747,8 +750,8 @@ func (x *h) verify(l *loadState, rep *report) {
 			"AND e.assignment_id IS NULL AND e.kind IN ('reminder', 'overdue', 'escalated') AND JSON_EXTRACT(e.data, '$.version') = c.due_version)",
 		"assignment timers: steps done <> events": "SELECT COUNT(*) FROM assignments a WHERE a.timer_step <> (SELECT COUNT(*) FROM events e WHERE e.assignment_id = a.id " +
 			"AND e.kind IN ('reminder', 'overdue', 'escalated') AND JSON_EXTRACT(e.data, '$.version') = a.due_version)",
-		"tips without a case":      "SELECT COUNT(*) FROM tips t WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.tip_id = t.id)",
-		"cases without submitted":  "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'submitted')",
+		"tips without a case":     "SELECT COUNT(*) FROM tips t WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.tip_id = t.id)",
+		"cases without submitted": "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'submitted')",
 		"rectify without an assignment": "SELECT COUNT(*) FROM cases c WHERE c.stage IN ('rectify', 'feedback') AND " +
 			"NOT EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = c.id)",
 		"outbox rows due and undone": undone,
@@ -780,12 +783,20 @@ func (x *h) verify(l *loadState, rep *report) {
 	}
 	rows.Close()
 	got := map[string]int{}
+	summaries := 0
 	for _, m := range x.mail.Messages(t) {
 		if strings.Contains(m.Subject, "每周待办") {
 			for _, to := range m.To {
 				got[to]++
 			}
 		}
+		if strings.Contains(m.Subject, "每周汇总") && slices.Contains(m.To, "office1@example.gov.cn") {
+			summaries++
+		}
+	}
+	rep.Checks["weekly summaries to the office"] = summaries
+	if summaries != 1 {
+		t.Errorf("the office got %d weekly summaries, want 1", summaries)
 	}
 	var lines []string
 	for _, code := range units {
