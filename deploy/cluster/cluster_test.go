@@ -461,9 +461,10 @@ type report struct {
 	Cluster    []throughput `json:"galera_cluster"`
 	Failures   []*failure   `json:"failures"`
 	Load       struct {
-		Seconds        float64 `json:"seconds"`
-		Receipts       int     `json:"receipts"`
-		StaffSteps     int     `json:"staff_steps"`
+		Seconds        float64  `json:"seconds"`
+		Receipts       int      `json:"receipts"`
+		StaffSteps     int      `json:"staff_steps"`
+		Retried        []string `json:"staff_steps_retried"`
 		Answers        map[string]int
 		CrossNodeReads int `json:"cross_node_reads"`
 		CrossNodeMiss  int `json:"cross_node_misses"`
@@ -480,6 +481,7 @@ type loadState struct {
 	cross    int
 	miss     int
 	steps    int
+	retried  []string // staff steps sent again after a 503 or no answer
 }
 
 // note records one answer under the fault under way.
@@ -623,6 +625,7 @@ func (x *h) load(rep *report) *loadState {
 	rep.Load.Seconds = time.Since(start).Seconds()
 	rep.Load.Receipts = len(l.receipts)
 	rep.Load.StaffSteps = l.steps
+	rep.Load.Retried = l.retried
 	rep.Load.Answers = l.steady
 	rep.Load.CrossNodeReads, rep.Load.CrossNodeMiss = l.cross, l.miss
 	return l
@@ -672,6 +675,9 @@ func (x *h) work(l *loadState, api string, id uint64, stop chan struct{}) {
 			if a.status != http.StatusServiceUnavailable && a.status != 0 {
 				return
 			}
+			l.mu.Lock()
+			l.retried = append(l.retried, fmt.Sprintf("%s %s: %d %v", time.Now().UTC().Format("15:04:05.000"), path, a.status, a.body["error"]))
+			l.mu.Unlock()
 			select {
 			case <-stop:
 				return
