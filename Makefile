@@ -1,11 +1,18 @@
-# The contract CI runs (.ci/run): make lint, make test. make bench writes
-# BENCHMARKS.md.
+# The contract CI runs (.ci/run): make lint, make test, make cluster-test.
+# make bench writes BENCHMARKS.md.
 GO ?= go
 
-.PHONY: test lint bench run build screenshots
+.PHONY: test lint bench run build screenshots cluster-test
 
 test:
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# cluster-test runs Jianfu on a 3-node Galera cluster and Redis Sentinel
+# (deploy/cluster/cluster.sh) and kills nodes and processes under load
+# (docs/scale-out.md). It needs galera-4, mariadb-server, rsync,
+# redis-server, redis-sentinel and mailpit; outside CI it skips without them.
+cluster-test:
+	JIANFU_CLUSTER_TEST=1 $(GO) test -count=1 -timeout 15m -v -run '^TestClusterUnderFailures$$' ./deploy/cluster/
 
 lint:
 	$(GO) vet ./...

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -67,6 +68,11 @@ func (s *Store) NoticeFor(ctx context.Context, outboxID uint64, p NoticePayload)
 	if p.AssignmentID != 0 {
 		var a Assignment
 		if err := db.First(&a, p.AssignmentID).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				// 改派 replaced the assignment before its notice went
+				// out: that unit no longer has to act, nobody is told.
+				return n, false, nil
+			}
 			return n, false, interpret(err, "load notice assignment")
 		}
 		n.DueAt = a.DueAt

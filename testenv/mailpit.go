@@ -95,6 +95,9 @@ func startMailpit(t testing.TB, bin string) (*Mailpit, error) {
 		"--smtp-auth-allow-insecure",
 		"--smtp-disable-rdns",
 		"--disable-version-check",
+		// Keep every message: by default mailpit drops the oldest past
+		// 500, and a load test (deploy/cluster) counts mails among thousands.
+		"--max", "0",
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -148,3 +148,35 @@ func TestOverdueRemindersBatched(t *testing.T) {
 		})
 	}
 }
+
+// A dispatch notice whose assignment 改派 replaced before it went out (the
+// cluster run met it: the office re-dispatched while Redis failed over) is
+// done without a mail; before, it failed as "not found" and became a dead
+// task.
+func TestNoticeOfReplacedAssignmentIsDone(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, Mailpit: true, NoWorker: true})
+			s := newSeeder(t, app)
+			t1 := s.unit("T01", "城关镇")
+			s.user("l1", models.RoleLiaison, &t1, "l1@town.example.gov.cn")
+			c, a := s.rectifying(t1, "报表重复填报", time.Now().Add(time.Hour), models.AssignmentPending)
+			s.notice(models.EventDispatched, c, a.ID, "请城关镇核查整改")
+			if err := s.db.Delete(&models.Assignment{}, a.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			app.StartWorkerWith(apptest.WorkerOptions{})
+			apptest.Eventually(t, 20*time.Second, "the notice task done", func() bool {
+				rows, err := app.Store.OutboxTasks(context.Background(), models.TaskNotify)
+				return err == nil && len(rows) == 1 && rows[0].DoneAt != nil
+			})
+			rows, _ := app.Store.OutboxTasks(context.Background(), models.TaskNotify)
+			if rows[0].DeadAt != nil {
+				t.Error("the notice became a dead task")
+			}
+			if n := mailCount(t, app); n != 0 {
+				t.Errorf("%d mails about a replaced assignment", n)
+			}
+		})
+	}
+}

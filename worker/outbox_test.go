@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"jianfu/apptest"
 	"jianfu/models"
@@ -177,6 +180,22 @@ func TestRedisURLForms(t *testing.T) {
 		}
 		if got := strings.TrimPrefix(fmt.Sprintf("%T", opt), "asynq."); got != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.url, got, tc.want)
+		}
+	}
+	// The Sentinel form keeps the database and gives the password to Redis
+	// (deploy/cluster runs it against real Sentinels).
+	opt, err := worker.RedisOpt("redis-sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/3?master=jianfu&sentinel_password=sp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := asynq.RedisFailoverClientOpt{MasterName: "jianfu", SentinelAddrs: []string{"10.0.0.1:26379", "10.0.0.2:26379"},
+		Password: "pw", SentinelPassword: "sp", DB: 3}
+	if got := opt.(asynq.RedisFailoverClientOpt); !reflect.DeepEqual(got, want) {
+		t.Errorf("sentinel URL:\n got %+v\nwant %+v", got, want)
+	}
+	for _, bad := range []string{"redis-sentinel://10.0.0.1:26379", "redis-sentinel://10.0.0.1:26379/x?master=m"} {
+		if _, err := worker.RedisOpt(bad); err == nil {
+			t.Errorf("%s: accepted", bad)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +35,37 @@ func RedisOpt(raw string) (asynq.RedisConnOpt, error) {
 		}
 		return opt, nil
 	}
+	if strings.HasPrefix(raw, "redis-sentinel://") {
+		return sentinelOpt(raw)
+	}
 	return asynq.ParseRedisURI(raw)
+}
+
+// sentinelOpt parses redis-sentinel://[:pass@]h1:p,h2:p[/db]?master=NAME
+// [&sentinel_password=P]. asynq's own parser drops the database number and
+// hands the password to the Sentinels, not to Redis; here the password is
+// Redis's (what requirepass guards) and the Sentinels get theirs only when
+// they have one (a Sentinel without requirepass refuses AUTH).
+func sentinelOpt(raw string) (asynq.RedisConnOpt, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis sentinel URL: %w", err)
+	}
+	opt := asynq.RedisFailoverClientOpt{MasterName: u.Query().Get("master"),
+		SentinelAddrs: strings.Split(u.Host, ","), SentinelPassword: u.Query().Get("sentinel_password")}
+	if opt.MasterName == "" {
+		return nil, errors.New("redis sentinel URL: ?master=NAME (the name the Sentinels monitor) is missing")
+	}
+	if u.User != nil {
+		opt.Username = u.User.Username()
+		opt.Password, _ = u.User.Password()
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if opt.DB, err = strconv.Atoi(db); err != nil || opt.DB < 0 {
+			return nil, fmt.Errorf("redis sentinel URL: database %q is not a number", db)
+		}
+	}
+	return opt, nil
 }
 
 // EmbeddedRedis starts an in-process Redis for the embedded mode. The

@@ -7,6 +7,7 @@ import (
 
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -61,8 +62,14 @@ func New(p Params) *Worker {
 		GroupGracePeriod: time.Second,
 		GroupMaxDelay:    2 * time.Second,
 		GroupAggregator:  asynq.GroupAggregatorFunc(aggregate),
+		RetryDelayFunc:   retryDelay,
+		IsFailure:        isFailure,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
+			if !isFailure(err) {
+				p.Logger.Warn("task runs again shortly: database or Redis busy or failing over", "type", t.Type(), "task_id", id, "err", err)
+				return
+			}
 			p.Logger.Error("task failed", "type", t.Type(), "task_id", id, "err", err)
 		}),
 	})
@@ -203,3 +210,21 @@ func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
 func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
 func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+
+// isFailure tells asynq whether err spends one of the task's retries. A
+// task that lost a race with another node's commit (Galera certification
+// conflict, after the store's own retries) or found the database or Redis
+// down or failing over did nothing wrong: it runs again, and enough such
+// losses in a row must not make it dead (docs/scale-out.md).
+func isFailure(err error) bool { return !models.Unavailable(err) }
+
+// retryDelay runs such a task again within seconds, with jitter so the
+// contenders spread out, instead of asynq's n⁴ backoff for tasks that
+// fail: under cross-node contention on one row (a person's notice batch)
+// that backoff left notices waiting for minutes.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if !isFailure(err) {
+		return time.Second + rand.N(2*time.Second)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
+}
