@@ -36,7 +36,7 @@ var (
 	errMediaType    = newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 application/json 或 multipart/form-data 提交")
 	errTooLarge     = &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "提交的内容过大",
 		Fields: map[string]string{"body": "提交的内容过大"}} // tooLarge names the limit when it is known
-	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "系统繁忙或正在恢复，本次提交未保存，请稍后重试")
+	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "系统繁忙或正在恢复，请稍后重试")
 )
 
 // retryAfter is the Retry-After of a 503: about the time a database node
