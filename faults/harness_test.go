@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -551,16 +552,8 @@ func (y *tally) summary() string {
 		keys = append(keys, fmt.Sprintf("%s×%d", k, n))
 		total += n
 	}
-	slicesSort(keys)
+	slices.Sort(keys)
 	return fmt.Sprintf("%d requests: %s", total, strings.Join(keys, ", "))
-}
-
-func slicesSort(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // category is a category code the tips use.
@@ -660,10 +653,10 @@ func (a *app) checkIntegrity(t *testing.T) int {
 	}
 	tips := count("SELECT COUNT(*) FROM tips")
 	for what, q := range map[string]string{
-		"tips without a case":            "SELECT COUNT(*) FROM tips t WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.tip_id = t.id)",
-		"cases without a tip":            "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM tips t WHERE t.id = c.tip_id)",
-		"cases without submitted event":  "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'submitted')",
-		"cases with two submitted":       "SELECT COUNT(*) FROM (SELECT case_id FROM events WHERE kind = 'submitted' GROUP BY case_id HAVING COUNT(*) > 1) x",
+		"tips without a case":           "SELECT COUNT(*) FROM tips t WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.tip_id = t.id)",
+		"cases without a tip":           "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM tips t WHERE t.id = c.tip_id)",
+		"cases without submitted event": "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.kind = 'submitted')",
+		"cases with two submitted":      "SELECT COUNT(*) FROM (SELECT case_id FROM events WHERE kind = 'submitted' GROUP BY case_id HAVING COUNT(*) > 1) x",
 	} {
 		if n := count(q); n != 0 {
 			t.Errorf("%s: %d", what, n)
