@@ -29,10 +29,11 @@ import (
 // scenario starts its own MariaDB and redis-server (it may kill them), so
 // the scenarios run in parallel.
 type suite struct {
-	dir    string
-	bin    string
-	tools  map[string]string
-	failed error
+	dir           string
+	mariaTemplate string // a data directory mariadb-install-db made
+	bin           string
+	tools         map[string]string
+	failed        error
 }
 
 var (
@@ -97,6 +98,14 @@ func (s *suite) start(tools map[string]string) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	s.tools = tools
+	// One mariadb-install-db per run (parallel ones collide in their
+	// temporary tables); each scenario copies the fresh data directory.
+	s.mariaTemplate = filepath.Join(dir, "mariadb-template")
+	out, err := exec.Command(tools["mariadb-install-db"], "--no-defaults", "--datadir="+s.mariaTemplate, "--user=root",
+		"--auth-root-authentication-method=normal", "--skip-test-db", "--tmpdir="+dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	}
 	return nil
 }
 
@@ -210,14 +219,12 @@ type mariadb struct {
 	proc     *proc
 }
 
-func startMariaDB(install, bin, dir string) (*mariadb, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func startMariaDB(template, bin, dir string) (*mariadb, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, err
 	}
-	out, err := exec.Command(install, "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--user=root",
-		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	if out, err := exec.Command("cp", "-a", template, filepath.Join(dir, "data")).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("copy the MariaDB data directory: %v\n%s", err, out)
 	}
 	port, err := freePortIn(3330, 3339)
 	if err != nil {
@@ -232,7 +239,7 @@ func startMariaDB(install, bin, dir string) (*mariadb, error) {
 func (m *mariadb) start() error {
 	p, err := spawn("mariadbd", filepath.Join(m.dir, "mariadbd.log"), os.Environ(), m.bin, "--no-defaults",
 		"--datadir="+filepath.Join(m.dir, "data"), "--port="+strconv.Itoa(m.port), "--bind-address=127.0.0.1",
-		"--socket="+filepath.Join(m.dir, "mariadb.sock"), "--pid-file="+filepath.Join(m.dir, "mariadbd.pid"),
+		"--socket="+filepath.Join(m.dir, "mariadb.sock"), "--tmpdir="+filepath.Join(m.dir, "tmp"), "--pid-file="+filepath.Join(m.dir, "mariadbd.pid"),
 		"--user=root", "--skip-grant-tables", "--skip-log-bin", "--innodb-buffer-pool-size=64M",
 		"--max-connections=300", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci")
 	if err != nil {
@@ -365,7 +372,7 @@ const (
 // worker`.
 func (s *suite) newApp(t *testing.T, name string, extraEnv ...string) *app {
 	t.Helper()
-	maria, err := startMariaDB(s.tools["mariadb-install-db"], s.tools["mariadbd"], filepath.Join(s.dir, name, "mariadb"))
+	maria, err := startMariaDB(s.mariaTemplate, s.tools["mariadbd"], filepath.Join(s.dir, name, "mariadb"))
 	if err != nil {
 		t.Fatal(err)
 	}
