@@ -35,7 +35,7 @@ func Unavailable(err error) bool {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		code := se.Code() & 0xff // primary result code
+		code := se.Code() & 0xff      // primary result code
 		return code == 5 || code == 6 // SQLITE_BUSY, SQLITE_LOCKED past busy_timeout
 	}
 	var ne net.Error
