@@ -84,7 +84,11 @@ func TestCalendarNoticeOncePerYear(t *testing.T) {
 			if slices.Index(out, worker.OutcomeSent) < 0 {
 				t.Fatalf("1 November: outcomes %v, want one sent", out)
 			}
-			msgs := app.Mailpit.Messages(t)
+			var msgs []testenv.MailpitMessage
+			apptest.Eventually(t, 10*time.Second, "the notice in mailpit", func() bool {
+				msgs = app.Mailpit.Messages(t)
+				return len(msgs) > 0
+			})
 			if len(msgs) != 1 {
 				t.Fatalf("1 November: %d mails, want 1", len(msgs))
 			}
