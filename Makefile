@@ -1,8 +1,8 @@
-# The contract CI runs (.ci/run): make lint, make test, make cluster-test.
-# make bench writes BENCHMARKS.md.
+# The contract CI runs (.ci/run): make lint, make test, make faults,
+# make cluster-test. make bench writes BENCHMARKS.md.
 GO ?= go
 
-.PHONY: test lint bench run build screenshots cluster-test
+.PHONY: test lint bench run build screenshots faults cluster-test
 
 test:
 	$(GO) test -race -count=1 -timeout 40m ./...
@@ -24,6 +24,11 @@ build:
 
 run:
 	$(GO) run . serve
+
+# faults runs the fault suite (faults/): its own MariaDB, redis-server and
+# jianfu processes, killed under load; see docs/reliability.md.
+faults:
+	JIANFU_FAULTS=1 $(GO) test -count=1 -parallel 4 -timeout 10m -v ./faults/
 
 bench:
 	$(GO) run ./bench -out BENCHMARKS.md

@@ -20,6 +20,7 @@ type QueueCollector struct {
 	processed *prometheus.Desc
 	outbox    *prometheus.Desc
 	dead      *prometheus.Desc
+	calendar  *prometheus.Desc
 }
 
 // NewQueueCollector builds the collector.
@@ -32,6 +33,8 @@ func NewQueueCollector(opt asynq.RedisConnOpt, store *models.Store) *QueueCollec
 		processed: prometheus.NewDesc("jianfu_queue_processed_today", "Tasks processed today.", []string{"queue"}, nil),
 		outbox:    prometheus.NewDesc("jianfu_outbox_pending", "Outbox rows not yet done.", nil, nil),
 		dead:      prometheus.NewDesc("jianfu_tasks_dead", "Tasks whose retries are spent (jianfu tasks dead); alert on > 0.", nil, nil),
+		calendar: prometheus.NewDesc("jianfu_calendar_unconfirmed_year",
+			"From 1 November, next year while its holiday arrangement is not loaded (only the provisional one); 0 otherwise. Alert on > 0.", nil, nil),
 	}
 }
 
@@ -42,6 +45,7 @@ func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.processed
 	ch <- c.outbox
 	ch <- c.dead
+	ch <- c.calendar
 }
 
 // Collect implements prometheus.Collector; an unreachable Redis just
@@ -68,5 +72,11 @@ func (c *QueueCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if n, err := c.store.OutboxPending(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(n))
+	}
+	if year, unconfirmed, err := c.store.UnconfirmedYear(ctx); err == nil {
+		if !unconfirmed {
+			year = 0
+		}
+		ch <- prometheus.MustNewConstMetric(c.calendar, prometheus.GaugeValue, float64(year))
 	}
 }

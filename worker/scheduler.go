@@ -31,6 +31,10 @@ func NewScheduler(p SchedulerParams) (*asynq.Scheduler, error) {
 	if _, err := s.Register(WarningMailCron, asynq.NewTask(TaskWarningMail, []byte("{}")), asynq.Queue(models.QueueMail)); err != nil {
 		return nil, fmt.Errorf("register warning mail cron: %w", err)
 	}
+	// The calendar notice checks daily and goes out once per year.
+	if _, err := s.Register(CalendarNoticeCron, asynq.NewTask(TaskCalendarNotice, []byte("{}")), asynq.Queue(models.QueueMail)); err != nil {
+		return nil, fmt.Errorf("register calendar notice cron: %w", err)
+	}
 	if _, err := s.Register(retentionCron, NewRetentionTask(), asynq.Queue(models.QueueDefault)); err != nil {
 		return nil, fmt.Errorf("register retention cron: %w", err)
 	}

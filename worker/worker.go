@@ -78,6 +78,7 @@ func New(p Params) *Worker {
 	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL, batchDelay: p.NoticeBatchDelay}).Register(w.mux)
 	NewDigester(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
 	NewWarningMailer(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
+	NewCalendarNotice(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
 	(&retentionHandler{store: p.Store, contact: p.ContactRetention, logger: p.Logger}).Register(w.mux)
 	return w
 }
