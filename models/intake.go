@@ -291,6 +291,9 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
+	if err := s.indexNewCases(w, tips, cases); err != nil {
+		return err
+	}
 	if err := w.tx.Create(&tasks).Error; err != nil {
 		return fmt.Errorf("write outbox %s: %w", TaskRouteTip, err)
 	}

@@ -162,7 +162,7 @@ func (s *Store) loadFacts(tx *gorm.DB, ids []uint64) (map[uint64]*caseFacts, err
 	for _, c := range cells {
 		c.Overdue = 0 // counted live: it depends on the clock
 		out[c.CaseID] = &caseFacts{Day: c.CreatedAt.In(Shanghai()).Format(calDayLayout),
-			Groups: []string{"channel:" + c.Channel, fmt.Sprintf("category:%d", c.CategoryID), fmt.Sprintf("township:%d", deref(c.TownshipID))},
+			Groups: factGroups(c.Channel, c.CategoryID, c.TownshipID),
 			Case:   countsVec(c.Counts)}
 	}
 	var units []struct {
@@ -220,6 +220,11 @@ func (s *Store) loadFacts(tx *gorm.DB, ids []uint64) (map[uint64]*caseFacts, err
 		})
 	}
 	return out, nil
+}
+
+// factGroups are the groups a case counts in besides its units.
+func factGroups(channel string, categoryID uint64, townshipID *uint64) []string {
+	return []string{"channel:" + channel, fmt.Sprintf("category:%d", categoryID), fmt.Sprintf("township:%d", deref(townshipID))}
 }
 
 // rollupKey names one rollup row.

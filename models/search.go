@@ -232,6 +232,12 @@ func (s *Store) refreshSearch(tx *gorm.DB, ids []uint64) error {
 			}
 		}
 	}
+	return s.insertSearchDocs(tx, fresh)
+}
+
+// insertSearchDocs indexes cases that have no document yet: fresh holds
+// case id, terms, ….
+func (s *Store) insertSearchDocs(tx *gorm.DB, fresh []any) error {
 	if len(fresh) == 0 {
 		return nil
 	}
