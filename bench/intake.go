@@ -47,7 +47,7 @@ type backend struct {
 
 // newBackend creates an empty database named for the scenario.
 func (b *bench) newBackend(mode, name string) (*backend, error) {
-	be := &backend{mode: mode, dataDir: filepath.Join(b.tmp, name)}
+	be := &backend{mode: mode, dataDir: filepath.Join(b.tmp, mode+"_"+name)}
 	if err := os.MkdirAll(be.dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult,
 	}
 	// Ceiling: the same three rows (and the photo) in one transaction with
 	// database/sql.
-	ceil, err := b.newBackend(mode, "ceiling")
+	ceil, err := b.newBackend(mode, "ceiling_"+variant)
 	if err != nil {
 		return r, err
 	}
@@ -302,7 +302,7 @@ func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult,
 	r.CeilP99 = pct(lat, 0.99)
 
 	// Jianfu.
-	be, err := b.newBackend(mode, "intake")
+	be, err := b.newBackend(mode, "intake_"+variant)
 	if err != nil {
 		return r, err
 	}
