@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -338,8 +339,7 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 		return nil
 	}
 	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return strings.Compare(fmt.Sprintf("%s|%s|%s|%03d", a.grain, a.day, a.grp, a.slot),
-			fmt.Sprintf("%s|%s|%s|%03d", b.grain, b.day, b.grp, b.slot))
+		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
 	// At most 500 rows a statement: SQLite takes 32766 values at most.
 	for start := 0; start < len(keys); start += 500 {
@@ -350,27 +350,42 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 	return nil
 }
 
+// addToRollups adds the deltas of keys to their rows. Only the columns
+// some delta changes are written: a new case moves four of the 37 sums,
+// and the rest keep their value (or their default, 0, in a new row).
 func (s *Store) addToRollups(tx *gorm.DB, keys []rollupKey, deltas map[rollupKey]*statsVec) error {
+	var cols []int
+	for i := range rollupColumns {
+		for _, k := range keys {
+			if deltas[k][i] != 0 {
+				cols = append(cols, i)
+				break
+			}
+		}
+	}
+	names := make([]string, len(cols))
+	sets := make([]string, len(cols))
+	for j, i := range cols {
+		c := rollupColumns[i]
+		names[j] = c
+		if s.dialect == "mysql" {
+			sets[j] = c + " = " + c + " + VALUES(" + c + ")"
+		} else {
+			sets[j] = c + " = " + c + " + excluded." + c
+		}
+	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO stats_rollups (grain, day, grp, slot, " + strings.Join(rollupColumns, ", ") + ") VALUES ")
-	row := "(?, ?, ?, ?" + strings.Repeat(", ?", len(rollupColumns)) + ")"
-	args := make([]any, 0, len(keys)*(4+len(rollupColumns)))
+	b.WriteString("INSERT INTO stats_rollups (grain, day, grp, slot, " + strings.Join(names, ", ") + ") VALUES ")
+	row := "(?, ?, ?, ?" + strings.Repeat(", ?", len(cols)) + ")"
+	args := make([]any, 0, len(keys)*(4+len(cols)))
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 		args = append(args, k.grain, k.day, k.grp, k.slot)
-		for _, x := range deltas[k] {
-			args = append(args, x)
-		}
-	}
-	sets := make([]string, len(rollupColumns))
-	for i, c := range rollupColumns {
-		if s.dialect == "mysql" {
-			sets[i] = c + " = " + c + " + VALUES(" + c + ")"
-		} else {
-			sets[i] = c + " = " + c + " + excluded." + c
+		for _, c := range cols {
+			args = append(args, deltas[k][c])
 		}
 	}
 	if s.dialect == "mysql" {
