@@ -33,6 +33,9 @@ type bench struct {
 	duration           time.Duration
 	clients            int
 	mysqlURL, redisURL string
+	// dbPID and redisPID are the servers at those URLs (0: unknown), whose
+	// CPU the scenarios count.
+	dbPID, redisPID int
 }
 
 // backend is one fresh database for a scenario.
@@ -291,9 +294,9 @@ func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult,
 	if err := db.QueryRow("SELECT id FROM categories WHERE code = 'digital'").Scan(&catID); err != nil {
 		return r, err
 	}
-	cpu0 := sampleCPU(0)
+	cpu0 := b.sampleCPU(0)
 	lat, errs, first := load(b.clients, b.duration, func(w, i int) error { return rawInsert(db, catID, photo, photoSHA) })
-	r.CeilCPU = sampleCPU(0).perOp(cpu0, len(lat))
+	r.CeilCPU = b.sampleCPU(0).perOp(cpu0, len(lat))
 	db.Close()
 	if errs > 0 {
 		return r, fmt.Errorf("ceiling errors: %d (%v)", errs, first)
@@ -312,7 +315,7 @@ func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult,
 	}
 	defer srv.stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.clients}, Timeout: 10 * time.Second}
-	cpu0 = sampleCPU(srv.cmd.Process.Pid)
+	cpu0 = b.sampleCPU(srv.cmd.Process.Pid)
 	lat, errs, first = load(b.clients, b.duration, func(w, i int) error {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/api/v1/tips", bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
@@ -358,7 +361,7 @@ func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult,
 		time.Sleep(200 * time.Millisecond)
 	}
 	r.RouteWait = time.Since(t0)
-	r.CPU = sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, r.Accepted)
+	r.CPU = b.sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, r.Accepted)
 	r.PeakRSSMiB = srv.peakRSS()
 	if variant == intakePhoto {
 		// Every tip kept its photo, and none is stored readable (checked after

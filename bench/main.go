@@ -44,6 +44,11 @@ func main() {
 	}
 	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
 	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
+	if *mysqlURL != "" {
+		b.dbPID = listenerPID(urlPort(*mysqlURL, 3306))
+	}
+	b.redisPID = listenerPID(urlPort(*redisURL, 6379))
+	log.Printf("CPU counted for the database server: pid %d, Redis: pid %d (0: every such process)", b.dbPID, b.redisPID)
 
 	for _, mode := range strings.Split(*only, ",") {
 		if mode == "mysql" && *mysqlURL == "" || mode == "" {
