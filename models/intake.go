@@ -291,13 +291,15 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	if err := s.indexNewCases(w, tips, cases); err != nil {
-		return err
-	}
 	if err := w.tx.Create(&tasks).Error; err != nil {
 		return fmt.Errorf("write outbox %s: %w", TaskRouteTip, err)
 	}
 	if err := w.readBackTaskIDs(tasks); err != nil {
+		return err
+	}
+	// Last, so the rollup rows that batches share stay locked the least
+	// while the next batch waits for them.
+	if err := s.indexNewCases(w, tips, cases); err != nil {
 		return err
 	}
 	w.tasks = append(w.tasks, tasks...)

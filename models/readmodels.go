@@ -125,10 +125,18 @@ const readModelBatch = 500
 // three. refreshReadModels stays the reference this must equal
 // (TestIntakeReadModelsEqualRefresh).
 func (s *Store) indexNewCases(w *txWork, tips []Tip, cases []Case) error {
+	if len(cases) == 0 {
+		return nil
+	}
 	docs := make([]any, 0, 2*len(cases))
 	stats := make([]CaseStat, len(cases))
 	ids := make([]uint64, len(cases))
 	deltas := map[rollupKey]*statsVec{}
+	// One slot for the whole batch, its first case's: nine rollup rows
+	// instead of up to 72, and two batches written at once meet on a row
+	// only when their first cases share a slot (every batch holds cases
+	// of all eight).
+	slot := caseSlot(cases[0].ID)
 	for i, c := range cases {
 		t := tips[i]
 		docs = append(docs, c.ID, searchTerms(t.Title, t.Content, t.ImplicatedUnit))
@@ -137,7 +145,7 @@ func (s *Store) indexNewCases(w *txWork, tips []Tip, cases []Case) error {
 		if err != nil {
 			return err
 		}
-		f.add(deltas, c.ID, 1)
+		f.add(deltas, slot, 1)
 		stats[i], ids[i] = CaseStat{CaseID: c.ID, Facts: string(raw)}, c.ID
 	}
 	if err := s.insertSearchDocs(w.tx, docs); err != nil {

@@ -81,6 +81,9 @@ type StatsRollup struct {
 // rollupSlots spreads one day's rows over this many slots.
 const rollupSlots = 8
 
+// caseSlot is the slot a case's changes go to.
+func caseSlot(id uint64) int { return int(id % rollupSlots) }
+
 // rollupColumns are the summed columns, in statsVec order: the Counts
 // except overdue, the unit roles, then sum and count of every stay.
 var rollupColumns = func() []string {
@@ -234,12 +237,13 @@ type rollupKey struct {
 	slot            int
 }
 
-// add puts a case's contribution (sign +1 or -1) into the deltas.
-func (f *caseFacts) add(deltas map[rollupKey]*statsVec, caseID uint64, sign int64) {
+// add puts a case's contribution (sign +1 or -1) into the deltas, in the
+// rows of slot. Only a group's sum over its slots means anything, so a
+// contribution may be added in one slot and taken out of another.
+func (f *caseFacts) add(deltas map[rollupKey]*statsVec, slot int, sign int64) {
 	if f == nil {
 		return
 	}
-	slot := int(caseID % rollupSlots)
 	put := func(grp string, v statsVec) {
 		for _, key := range []rollupKey{{"d", f.Day, grp, slot}, {"m", f.Day[:8] + "01", grp, slot}, {"y", f.Day[:5] + "01-01", grp, slot}} {
 			d := deltas[key]
@@ -295,9 +299,9 @@ func (s *Store) refreshRollups(tx *gorm.DB, ids []uint64) error {
 			if err := json.Unmarshal([]byte(prev), &pf); err != nil {
 				return fmt.Errorf("rollups: read facts of case %d: %w", id, err)
 			}
-			pf.add(deltas, id, -1)
+			pf.add(deltas, caseSlot(id), -1)
 		}
-		f.add(deltas, id, 1)
+		f.add(deltas, caseSlot(id), 1)
 		upserts = append(upserts, CaseStat{CaseID: id, Facts: string(raw)})
 	}
 	if len(upserts) == 0 {
