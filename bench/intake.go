@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,6 +33,9 @@ type bench struct {
 	duration           time.Duration
 	clients            int
 	mysqlURL, redisURL string
+	// dbPID and redisPID are the servers at those URLs (0: unknown), whose
+	// CPU the scenarios count.
+	dbPID, redisPID int
 }
 
 // backend is one fresh database for a scenario.
@@ -46,12 +50,16 @@ type backend struct {
 
 // newBackend creates an empty database named for the scenario.
 func (b *bench) newBackend(mode, name string) (*backend, error) {
-	be := &backend{mode: mode, dataDir: filepath.Join(b.tmp, name)}
+	be := &backend{mode: mode, dataDir: filepath.Join(b.tmp, mode+"_"+name)}
 	if err := os.MkdirAll(be.dataDir, 0o700); err != nil {
 		return nil, err
 	}
 	be.env = []string{"JIANFU_DATA_DIR=" + be.dataDir, "JIANFU_RATE_LIMITS=off", "JIANFU_LOG_LEVEL=warn",
-		"JIANFU_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+		"JIANFU_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		// A configured attachment key (the highest id seals new files), as
+		// a county that rotated once runs; a release without attachment
+		// encryption ignores it.
+		"JIANFU_FILE_KEYS=2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}
 	if mode == "embedded" {
 		be.driver = "sqlite"
 		be.sqlDSN = filepath.Join(be.dataDir, "jianfu.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
@@ -227,26 +235,51 @@ func pct(lat []time.Duration, p float64) time.Duration {
 	return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 }
 
-// IntakeResult is scenario 1 for one mode.
+// Intake variants: what each tip of a run carries.
+const (
+	// intakeJSON: the ~1 KB text as JSON, no attachment.
+	intakeJSON = "json"
+	// intakePhoto: the same text as multipart/form-data with one small
+	// JPEG carrying EXIF GPS (benchPhoto) and a fresh Idempotency-Key, as
+	// the public form sends a tip with a photo: the file is checked,
+	// cleaned and encrypted, the key and request hashed.
+	intakePhoto = "photo"
+)
+
+// IntakeResult is scenario 1 for one mode and variant.
 type IntakeResult struct {
-	Mode                 string
+	Mode, Variant        string
 	Accepted, Errors     int
 	Rate, CeilingRate    float64
 	P50, P95, P99        time.Duration
 	CeilP99              time.Duration
 	AllStored, AllRouted bool
-	RouteWait            time.Duration
-	PeakRSSMiB           float64
-	FirstError           string
+	// Photo variant: no stored attachment is a readable JPEG or holds the
+	// planted GPS text (nil: not checked).
+	Encrypted  *bool
+	RouteWait  time.Duration
+	PeakRSSMiB float64
+	FirstError string
 	// CPU milliseconds per operation by process: for the ceiling over its
 	// load, for Jianfu from the load's start until every tip is routed.
 	CeilCPU, CPU map[string]float64
 }
 
-func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
-	r := IntakeResult{Mode: mode}
-	// Ceiling: the same three rows in one transaction with database/sql.
-	ceil, err := b.newBackend(mode, "ceiling")
+func (b *bench) intake(ctx context.Context, mode, variant string) (IntakeResult, error) {
+	r := IntakeResult{Mode: mode, Variant: variant}
+	var photo []byte
+	var photoSHA string
+	body, contentType := []byte(nil), "application/json"
+	if variant == intakePhoto {
+		photo = benchPhoto()
+		photoSHA = sha256Hex(photo)
+		body, contentType = photoTip(photo)
+	} else {
+		body, _ = json.Marshal(map[string]any{"category": "digital", "township": "", "content": tipText, "title": "重复填报数据"})
+	}
+	// Ceiling: the same three rows (and the photo) in one transaction with
+	// database/sql.
+	ceil, err := b.newBackend(mode, "ceiling_"+variant)
 	if err != nil {
 		return r, err
 	}
@@ -261,9 +294,9 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 	if err := db.QueryRow("SELECT id FROM categories WHERE code = 'digital'").Scan(&catID); err != nil {
 		return r, err
 	}
-	cpu0 := sampleCPU(0)
-	lat, errs, first := load(b.clients, b.duration, func(w, i int) error { return rawInsert(db, catID) })
-	r.CeilCPU = sampleCPU(0).perOp(cpu0, len(lat))
+	cpu0 := b.sampleCPU(0)
+	lat, errs, first := load(b.clients, b.duration, func(w, i int) error { return rawInsert(db, catID, photo, photoSHA) })
+	r.CeilCPU = b.sampleCPU(0).perOp(cpu0, len(lat))
 	db.Close()
 	if errs > 0 {
 		return r, fmt.Errorf("ceiling errors: %d (%v)", errs, first)
@@ -272,7 +305,7 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 	r.CeilP99 = pct(lat, 0.99)
 
 	// Jianfu.
-	be, err := b.newBackend(mode, "intake")
+	be, err := b.newBackend(mode, "intake_"+variant)
 	if err != nil {
 		return r, err
 	}
@@ -281,11 +314,15 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 		return r, err
 	}
 	defer srv.stop()
-	body, _ := json.Marshal(map[string]any{"category": "digital", "township": "", "content": tipText, "title": "重复填报数据"})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.clients}, Timeout: 10 * time.Second}
-	cpu0 = sampleCPU(srv.cmd.Process.Pid)
+	cpu0 = b.sampleCPU(srv.cmd.Process.Pid)
 	lat, errs, first = load(b.clients, b.duration, func(w, i int) error {
-		res, err := client.Post("http://"+srv.addr+"/api/v1/tips", "application/json", bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/api/v1/tips", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if variant == intakePhoto {
+			req.Header.Set("Idempotency-Key", rand.Text())
+		}
+		res, err := client.Do(req)
 		if err != nil {
 			return err
 		}
@@ -324,14 +361,38 @@ func (b *bench) intake(ctx context.Context, mode string) (IntakeResult, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	r.RouteWait = time.Since(t0)
-	r.CPU = sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, r.Accepted)
+	r.CPU = b.sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, r.Accepted)
 	r.PeakRSSMiB = srv.peakRSS()
+	if variant == intakePhoto {
+		// Every tip kept its photo, and none is stored readable (checked after
+		// the CPU sample: these queries read every blob): a cleaned
+		// JPEG starts with FF D8 FF, a sealed one with a random nonce.
+		var files, clear, leaks int
+		for _, q := range []struct {
+			n     *int
+			query string
+			args  []any
+		}{
+			{&files, "SELECT COUNT(*) FROM attachments", nil},
+			{&clear, "SELECT COUNT(*) FROM attachments WHERE substr(data, 1, 3) = ?", []any{[]byte{0xFF, 0xD8, 0xFF}}},
+			{&leaks, "SELECT COUNT(*) FROM attachments WHERE instr(data, ?) > 0", []any{[]byte(benchPlace)}},
+		} {
+			if err := check.QueryRow(q.query, q.args...).Scan(q.n); err != nil {
+				return r, fmt.Errorf("check attachments: %w", err)
+			}
+		}
+		log.Printf("intake %s %s: %d tips, %d files, %d readable JPEGs, %d with the planted text", mode, variant, tips, files, clear, leaks)
+		r.AllStored = r.AllStored && files == tips
+		enc := files > 0 && clear == 0 && leaks == 0
+		r.Encrypted = &enc
+	}
 	return r, nil
 }
 
 // rawInsert writes what an accepted tip minimally is: the tip, its case and
-// the first event, in one transaction.
-func rawInsert(db *sql.DB, catID int64) error {
+// the first event, and photo as its attachment when there is one, in one
+// transaction.
+func rawInsert(db *sql.DB, catID int64, photo []byte, photoSHA string) error {
 	now := time.Now().UTC()
 	tx, err := db.Begin()
 	if err != nil {
@@ -353,6 +414,12 @@ func rawInsert(db *sql.DB, catID int64) error {
 	if _, err := tx.Exec(`INSERT INTO events (case_id, at, kind, actor, to_stage, public, body, data)
 		VALUES (?, ?, 'submitted', 'tipster', 'collect', TRUE, '收到反映', '{}')`, caseID, now); err != nil {
 		return err
+	}
+	if photo != nil {
+		if _, err := tx.Exec(`INSERT INTO attachments (case_id, filename, content_type, size, sha256, data, created_at)
+			VALUES (?, 'IMG_20261127_101500.jpg', 'image/jpeg', ?, ?, ?, ?)`, caseID, len(photo), photoSHA, photo, now); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -26,6 +26,8 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients")
 	scale := flag.Int("cases", 1_000_000, "cases generated for the queue, timer and digest scenarios ('0' to skip)")
 	only := flag.String("modes", "mysql,embedded", "intake modes to run")
+	variants := flag.String("intake", "json,photo", "intake variants to run: json (text only), photo (multipart with a JPEG, encrypted at rest)")
+	src := flag.String("src", ".", "directory of the Jianfu source to build and measure (another checkout measures another release with this bench)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -35,22 +37,34 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "jianfu")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = *src
+	if out, err := build.CombinedOutput(); err != nil {
 		log.Fatalf("build: %v\n%s", err, out)
 	}
 	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
 	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
+	if *mysqlURL != "" {
+		b.dbPID = listenerPID(urlPort(*mysqlURL, 3306))
+	}
+	b.redisPID = listenerPID(urlPort(*redisURL, 6379))
+	log.Printf("CPU counted for the database server: pid %d, Redis: pid %d (0: every such process)", b.dbPID, b.redisPID)
 
 	for _, mode := range strings.Split(*only, ",") {
 		if mode == "mysql" && *mysqlURL == "" || mode == "" {
 			continue
 		}
-		log.Printf("intake, %s", mode)
-		res, err := b.intake(ctx, mode)
-		if err != nil {
-			log.Fatalf("intake %s: %v", mode, err)
+		for _, variant := range strings.Split(*variants, ",") {
+			if variant != intakeJSON && variant != intakePhoto {
+				log.Fatalf("-intake: unknown variant %q (json, photo)", variant)
+			}
+			log.Printf("intake, %s, %s", mode, variant)
+			res, err := b.intake(ctx, mode, variant)
+			if err != nil {
+				log.Fatalf("intake %s %s: %v", mode, variant, err)
+			}
+			r.Intake = append(r.Intake, res)
 		}
-		r.Intake = append(r.Intake, res)
 	}
 	if *scale > 0 && *mysqlURL != "" {
 		log.Printf("scale scenarios at %d cases", *scale)

@@ -20,6 +20,8 @@ type report struct {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
+func sizeText(n int) string { return fmt.Sprintf("%.1f KB", float64(n)/1000) }
+
 func mark(ok bool) string {
 	if ok {
 		return "✅"
@@ -35,30 +37,35 @@ func (r *report) markdown() string {
 	w("Machine: %s. Shared 2-core machines drift, so every figure stands beside a ceiling measured in the same run; compare the ratios, not the absolute numbers across runs.\n\n", r.Machine)
 	w("## 1. Intake\n\n")
 	w("Method: `POST /api/v1/tips` with ~1 KB of Chinese text from %d concurrent clients for %v against `jianfu serve` (rate limits off). ", r.Clients, r.Duration)
-	w("Ceiling: the same three rows (tip, case, first event) inserted in one transaction with plain `database/sql` at the same concurrency, on a fresh database of the same schema. ")
-	w("Jianfu does more per tip than the ceiling (validation, HMACs, the outbox row, the enqueue to Redis, the routing), which is the point of the comparison. ")
+	w("Two variants: *json*, the text alone; *photo*, the same text as `multipart/form-data` with one 320×240 JPEG (%s) whose EXIF holds GPS coordinates and whose APP0 holds text, and a fresh `Idempotency-Key` on each request, as the public form sends a tip with a photo: Jianfu checks the file, cleans its metadata, encrypts it (AES-256-GCM, `JIANFU_FILE_KEYS` set) and hashes the key and the request. ", sizeText(len(benchPhoto())))
+	w("Ceiling: the same three rows (tip, case, first event), and for *photo* the file as an attachment row, inserted in one transaction with plain `database/sql` at the same concurrency, on a fresh database of the same schema. ")
+	w("Jianfu does more per tip than the ceiling (validation, HMACs, cleaning and encryption, the outbox row, the read models, the enqueue to Redis, the routing), which is the point of the comparison. ")
 	w("It also stores the tips that arrive while a transaction runs together in the next one (group commit, `models/intake.go`), where the ceiling commits each row set alone as a plain client would; the CPU table below shows what each side spends per tip. ")
-	w("Afterwards the bench checks that every accepted tip is in the database and that its routing task ran. Target: ≥ 60%% of the ceiling, p99 ≤ 50 ms, zero errors.\n\n")
-	w("| mode | tips/s | ceiling tx/s | ratio | p50 | p95 | p99 | ceiling p99 | errors | all stored | all routed (wait) | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	w("Afterwards the bench checks that every accepted tip is in the database (with its photo) and that its routing task ran, and for *photo* that no stored attachment is a readable JPEG or holds the planted GPS text. Target: ≥ 60%% of the ceiling, p99 ≤ 50 ms, zero errors.\n\n")
+	w("| mode | tips | tips/s | ceiling tx/s | ratio | p50 | p95 | p99 | ceiling p99 | errors | all stored | all routed (wait) | files sealed | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, in := range r.Intake {
 		ratio := in.Rate / in.CeilingRate
-		w("| %s | %.0f | %.0f | %.0f%% %s | %s | %s | %s %s | %s | %d | %s | %s (%.1fs) | %.0f MiB %s |\n", in.Mode, in.Rate, in.CeilingRate, ratio*100,
+		sealed := "–"
+		if in.Encrypted != nil {
+			sealed = mark(*in.Encrypted)
+		}
+		w("| %s | %s | %.0f | %.0f | %.0f%% %s | %s | %s | %s %s | %s | %d | %s | %s (%.1fs) | %s | %.0f MiB %s |\n", in.Mode, in.Variant, in.Rate, in.CeilingRate, ratio*100,
 			mark(ratio >= 0.6), ms(in.P50), ms(in.P95), ms(in.P99), mark(in.P99 <= 50*time.Millisecond), ms(in.CeilP99), in.Errors,
-			mark(in.AllStored), mark(in.AllRouted), in.RouteWait.Seconds(), in.PeakRSSMiB, mark(in.PeakRSSMiB <= 200))
+			mark(in.AllStored), mark(in.AllRouted), in.RouteWait.Seconds(), sealed, in.PeakRSSMiB, mark(in.PeakRSSMiB <= 200))
 	}
 	for _, in := range r.Intake {
 		if in.FirstError != "" {
-			w("\nFirst error (%s): `%s`\n", in.Mode, in.FirstError)
+			w("\nFirst error (%s, %s): `%s`\n", in.Mode, in.Variant, in.FirstError)
 		}
 	}
 	w("\nCPU time per tip (ms), by process: for the ceiling over its load; for Jianfu from the load's start until every tip is routed. With both cores busy, throughput follows the sum.\n\n")
-	w("| mode | run | %s | sum |\n|---|---|---|---|---|---|---|\n", strings.Join(cpuRoles, " | "))
+	w("| mode | tips | run | %s | sum |\n|---|---|---|---|---|---|---|---|\n", strings.Join(cpuRoles, " | "))
 	for _, in := range r.Intake {
 		for _, run := range []struct {
 			name string
 			cpu  map[string]float64
 		}{{"ceiling", in.CeilCPU}, {"jianfu", in.CPU}} {
-			w("| %s | %s |", in.Mode, run.name)
+			w("| %s | %s | %s |", in.Mode, in.Variant, run.name)
 			sum := 0.0
 			for _, role := range cpuRoles {
 				if v, ok := run.cpu[role]; ok {

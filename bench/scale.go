@@ -261,9 +261,9 @@ func (b *bench) measureN(be *backend, srv *server, n int, do func() error) (late
 		db.QueryRow("SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'INNODB_BUFFER_POOL_READS'").Scan(&v)
 		return v
 	}
-	r0, cpu0 := diskReads(), sampleCPU(srv.cmd.Process.Pid)
+	r0, cpu0 := diskReads(), b.sampleCPU(srv.cmd.Process.Pid)
 	lat, err := measure(n, do)
-	cpu := sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, n)
+	cpu := b.sampleCPU(srv.cmd.Process.Pid).perOp(cpu0, n)
 	cpu["disk reads"] = (diskReads() - r0) / float64(n)
 	return lat, cpu, err
 }

@@ -297,6 +297,11 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	if err := w.readBackTaskIDs(tasks); err != nil {
 		return err
 	}
+	// Last, so the rollup rows that batches share stay locked the least
+	// while the next batch waits for them.
+	if err := s.indexNewCases(w, tips, cases); err != nil {
+		return err
+	}
 	w.tasks = append(w.tasks, tasks...)
 	return nil
 }

@@ -49,7 +49,7 @@ func TestIntakeLinksRowsWithoutConsecutiveIDs(t *testing.T) {
 				held := writeHeld(t, f, ctxs, ins, func() { before = f.s.queries.Load() })
 				// Shared, as in TestIntakeSharesTransactions: a batch whose
 				// links failed would be written again a tip at a time.
-				if n, limit := f.s.queries.Load()-before, int64((7+readModelStatements)*(f.s.intake.max+1)); n > limit {
+				if n, limit := f.s.queries.Load()-before, int64((7+newCaseStatements)*(f.s.intake.max+1)); n > limit {
 					t.Fatalf("round %d: %d tips took %d statements, want at most %d: they were not written together", round, clients, n, limit)
 				}
 				var rs []sent

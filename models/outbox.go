@@ -109,6 +109,9 @@ type txWork struct {
 	// timers are queued after commit but are not outbox rows: the stored
 	// next_timer_at columns are their durable form (see timers.go).
 	timers []Task
+	// dirty holds the cases whose read models commit refreshes before it
+	// commits (readmodels.go).
+	dirty *dirtyCases
 }
 
 // task builds an outbox row written in this transaction, to run at runAt
@@ -158,8 +161,8 @@ func (s *Store) write(ctx context.Context, fn func(w *txWork) error) error {
 // So fn may run more than once: it touches only w.tx and sets, rather than
 // adds to, whatever it hands out through its closure.
 func (s *Store) commit(ctx context.Context, fn func(w *txWork) error) (*txWork, error) {
-	w := &txWork{now: s.clock()}
 	dirty := &dirtyCases{}
+	w := &txWork{now: s.clock(), dirty: dirty}
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = s.db.WithContext(withDirty(ctx, dirty)).Transaction(func(tx *gorm.DB) error {

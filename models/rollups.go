@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -79,6 +80,9 @@ type StatsRollup struct {
 
 // rollupSlots spreads one day's rows over this many slots.
 const rollupSlots = 8
+
+// caseSlot is the slot a case's changes go to.
+func caseSlot(id uint64) int { return int(id % rollupSlots) }
 
 // rollupColumns are the summed columns, in statsVec order: the Counts
 // except overdue, the unit roles, then sum and count of every stay.
@@ -162,7 +166,7 @@ func (s *Store) loadFacts(tx *gorm.DB, ids []uint64) (map[uint64]*caseFacts, err
 	for _, c := range cells {
 		c.Overdue = 0 // counted live: it depends on the clock
 		out[c.CaseID] = &caseFacts{Day: c.CreatedAt.In(Shanghai()).Format(calDayLayout),
-			Groups: []string{"channel:" + c.Channel, fmt.Sprintf("category:%d", c.CategoryID), fmt.Sprintf("township:%d", deref(c.TownshipID))},
+			Groups: factGroups(c.Channel, c.CategoryID, c.TownshipID),
 			Case:   countsVec(c.Counts)}
 	}
 	var units []struct {
@@ -222,18 +226,24 @@ func (s *Store) loadFacts(tx *gorm.DB, ids []uint64) (map[uint64]*caseFacts, err
 	return out, nil
 }
 
+// factGroups are the groups a case counts in besides its units.
+func factGroups(channel string, categoryID uint64, townshipID *uint64) []string {
+	return []string{"channel:" + channel, fmt.Sprintf("category:%d", categoryID), fmt.Sprintf("township:%d", deref(townshipID))}
+}
+
 // rollupKey names one rollup row.
 type rollupKey struct {
 	grain, day, grp string
 	slot            int
 }
 
-// add puts a case's contribution (sign +1 or -1) into the deltas.
-func (f *caseFacts) add(deltas map[rollupKey]*statsVec, caseID uint64, sign int64) {
+// add puts a case's contribution (sign +1 or -1) into the deltas, in the
+// rows of slot. Only a group's sum over its slots means anything, so a
+// contribution may be added in one slot and taken out of another.
+func (f *caseFacts) add(deltas map[rollupKey]*statsVec, slot int, sign int64) {
 	if f == nil {
 		return
 	}
-	slot := int(caseID % rollupSlots)
 	put := func(grp string, v statsVec) {
 		for _, key := range []rollupKey{{"d", f.Day, grp, slot}, {"m", f.Day[:8] + "01", grp, slot}, {"y", f.Day[:5] + "01-01", grp, slot}} {
 			d := deltas[key]
@@ -289,9 +299,9 @@ func (s *Store) refreshRollups(tx *gorm.DB, ids []uint64) error {
 			if err := json.Unmarshal([]byte(prev), &pf); err != nil {
 				return fmt.Errorf("rollups: read facts of case %d: %w", id, err)
 			}
-			pf.add(deltas, id, -1)
+			pf.add(deltas, caseSlot(id), -1)
 		}
-		f.add(deltas, id, 1)
+		f.add(deltas, caseSlot(id), 1)
 		upserts = append(upserts, CaseStat{CaseID: id, Facts: string(raw)})
 	}
 	if len(upserts) == 0 {
@@ -333,8 +343,7 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 		return nil
 	}
 	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return strings.Compare(fmt.Sprintf("%s|%s|%s|%03d", a.grain, a.day, a.grp, a.slot),
-			fmt.Sprintf("%s|%s|%s|%03d", b.grain, b.day, b.grp, b.slot))
+		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
 	// At most 500 rows a statement: SQLite takes 32766 values at most.
 	for start := 0; start < len(keys); start += 500 {
@@ -345,27 +354,42 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 	return nil
 }
 
+// addToRollups adds the deltas of keys to their rows. Only the columns
+// some delta changes are written: a new case moves four of the 37 sums,
+// and the rest keep their value (or their default, 0, in a new row).
 func (s *Store) addToRollups(tx *gorm.DB, keys []rollupKey, deltas map[rollupKey]*statsVec) error {
+	var cols []int
+	for i := range rollupColumns {
+		for _, k := range keys {
+			if deltas[k][i] != 0 {
+				cols = append(cols, i)
+				break
+			}
+		}
+	}
+	names := make([]string, len(cols))
+	sets := make([]string, len(cols))
+	for j, i := range cols {
+		c := rollupColumns[i]
+		names[j] = c
+		if s.dialect == "mysql" {
+			sets[j] = c + " = " + c + " + VALUES(" + c + ")"
+		} else {
+			sets[j] = c + " = " + c + " + excluded." + c
+		}
+	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO stats_rollups (grain, day, grp, slot, " + strings.Join(rollupColumns, ", ") + ") VALUES ")
-	row := "(?, ?, ?, ?" + strings.Repeat(", ?", len(rollupColumns)) + ")"
-	args := make([]any, 0, len(keys)*(4+len(rollupColumns)))
+	b.WriteString("INSERT INTO stats_rollups (grain, day, grp, slot, " + strings.Join(names, ", ") + ") VALUES ")
+	row := "(?, ?, ?, ?" + strings.Repeat(", ?", len(cols)) + ")"
+	args := make([]any, 0, len(keys)*(4+len(cols)))
 	for i, k := range keys {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(row)
 		args = append(args, k.grain, k.day, k.grp, k.slot)
-		for _, x := range deltas[k] {
-			args = append(args, x)
-		}
-	}
-	sets := make([]string, len(rollupColumns))
-	for i, c := range rollupColumns {
-		if s.dialect == "mysql" {
-			sets[i] = c + " = " + c + " + VALUES(" + c + ")"
-		} else {
-			sets[i] = c + " = " + c + " + excluded." + c
+		for _, c := range cols {
+			args = append(args, deltas[k][c])
 		}
 	}
 	if s.dialect == "mysql" {

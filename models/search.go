@@ -61,28 +61,52 @@ func searchRuns(text string) [][]rune {
 }
 
 func searchTerm(rs ...rune) string {
-	b := make([]byte, 0, 8)
+	var u [2 * utf8.UTFMax]byte
+	b := u[:0]
 	for _, r := range rs {
 		b = utf8.AppendRune(b, r)
 	}
-	return "x" + hex.EncodeToString(b)
+	out := make([]byte, 1+hex.EncodedLen(len(b)))
+	out[0] = 'x'
+	hex.Encode(out[1:], b)
+	return string(out)
 }
 
 // searchTerms is the index document of texts: their distinct terms,
-// sorted, joined by spaces.
+// sorted, joined by spaces. It walks the texts once as searchRuns would
+// cut them and spells each distinct term once: a tip's text repeats many
+// of its pairs, and every intake and refresh computes this
+// (TestSearchTermsEqualReference holds it to the plain way).
 func searchTerms(texts ...string) string {
-	set := map[string]struct{}{}
+	type term [2]rune // a pair, or a run's last character and -1
+	set := map[term]struct{}{}
 	for _, t := range texts {
-		for _, run := range searchRuns(t) {
-			for i := 0; i+1 < len(run); i++ {
-				set[searchTerm(run[i], run[i+1])] = struct{}{}
+		prev := rune(-1) // the run's last character so far, -1 between runs
+		for _, r := range t {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) { // as searchRuns
+				if prev >= 0 {
+					set[term{prev, -1}] = struct{}{}
+				}
+				prev = -1
+				continue
 			}
-			set[searchTerm(run[len(run)-1])] = struct{}{}
+			r = unicode.ToLower(r)
+			if prev >= 0 {
+				set[term{prev, r}] = struct{}{}
+			}
+			prev = r
+		}
+		if prev >= 0 {
+			set[term{prev, -1}] = struct{}{}
 		}
 	}
 	terms := make([]string, 0, len(set))
-	for t := range set {
-		terms = append(terms, t)
+	for k := range set {
+		if k[1] < 0 {
+			terms = append(terms, searchTerm(k[0]))
+		} else {
+			terms = append(terms, searchTerm(k[0], k[1]))
+		}
 	}
 	slices.Sort(terms)
 	return strings.Join(terms, " ")
@@ -232,6 +256,12 @@ func (s *Store) refreshSearch(tx *gorm.DB, ids []uint64) error {
 			}
 		}
 	}
+	return s.insertSearchDocs(tx, fresh)
+}
+
+// insertSearchDocs indexes cases that have no document yet: fresh holds
+// case id, terms, ….
+func (s *Store) insertSearchDocs(tx *gorm.DB, fresh []any) error {
 	if len(fresh) == 0 {
 		return nil
 	}

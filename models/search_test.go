@@ -3,6 +3,8 @@ package models
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,5 +184,44 @@ func TestSearchTerms(t *testing.T) {
 	}
 	if _, ok := searchQuery("mysql", "%_"); ok {
 		t.Error("a query without letters or digits gave terms")
+	}
+}
+
+// referenceTerms is searchTerms spelled out: the runs of searchRuns, each
+// pair and last character spelled and collected as it comes.
+func referenceTerms(texts ...string) string {
+	set := map[string]bool{}
+	for _, t := range texts {
+		for _, run := range searchRuns(t) {
+			for i := 0; i+1 < len(run); i++ {
+				set[searchTerm(run[i], run[i+1])] = true
+			}
+			set[searchTerm(run[len(run)-1])] = true
+		}
+	}
+	return strings.Join(slices.Sorted(maps.Keys(set)), " ")
+}
+
+// TestSearchTermsEqualReference: the one-pass searchTerms writes the same
+// documents as the plain reference, on random texts of letters, digits,
+// case, punctuation, whitespace, astral characters and invalid UTF-8.
+func TestSearchTermsEqualReference(t *testing.T) {
+	alphabet := []rune("打卡签到县直部门AbcZ12 ，。ÄÖǅ😀\t\n-_\uFFFD")
+	rng := rand.New(rand.NewPCG(13, 5))
+	for range 5000 {
+		texts := make([]string, 3)
+		for j := range texts {
+			rs := make([]rune, rng.IntN(40))
+			for k := range rs {
+				rs[k] = alphabet[rng.IntN(len(alphabet))]
+			}
+			texts[j] = string(rs)
+			if rng.IntN(10) == 0 {
+				texts[j] += "\xff" + texts[j] // invalid UTF-8 reads as U+FFFD
+			}
+		}
+		if got, want := searchTerms(texts...), referenceTerms(texts...); got != want {
+			t.Fatalf("terms of %q:\n got  %q\n want %q", texts, got, want)
+		}
 	}
 }
