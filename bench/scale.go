@@ -88,6 +88,10 @@ func (b *bench) atScale(ctx context.Context, n int) (*ScaleResult, error) {
 			if done%100_000 == 0 {
 				log.Printf("generated %d cases (%v)", done, time.Since(t0).Round(time.Second))
 			}
+		}, ReadModels: func(done int) {
+			if done%100_000 == 0 || done == n {
+				log.Printf("read models of %d cases (%v)", done, time.Since(t0).Round(time.Second))
+			}
 		}})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ type GenerateParams struct {
 	Seed    uint64
 	// Progress, if set, is told how many cases exist so far.
 	Progress func(done int)
+	// ReadModels, if set, is told how many cases have their search
+	// documents and statistics so far (built after the cases).
+	ReadModels func(done int)
 }
 
 // GenerateCounty fills an empty database with a realistic county at scale
@@ -190,7 +193,7 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	}
 	// The bulk load wrote no search documents and no rollups: build them
 	// as an upgraded database would.
-	if _, err := s.BackfillReadModels(ctx, nil); err != nil {
+	if _, err := s.BackfillReadModels(ctx, p.ReadModels); err != nil {
 		return nil, err
 	}
 	// After a bulk load the optimizer's statistics still describe the empty

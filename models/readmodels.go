@@ -113,7 +113,9 @@ const readModelStatements = 10
 // BackfillReadModels builds the search documents and statistics of every
 // case that has none yet: cases written before these read models existed
 // (an upgraded database) or loaded in bulk (the demo generator). It is
-// cheap when there is nothing to do and safe to run on every start.
+// cheap when there is nothing to do and safe to run on every start. It
+// works backfillChunk cases a transaction through bulkReadModels, not the
+// per-change refresh: a million cases in minutes, not an hour.
 func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int)) (int, error) {
 	db := s.db.WithContext(ctx)
 	var last uint64
@@ -121,13 +123,13 @@ func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int))
 	for {
 		var ids []uint64
 		if err := db.Raw("SELECT c.id FROM cases c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
-			" ORDER BY c.id LIMIT ?", last, readModelBatch).Scan(&ids).Error; err != nil {
+			" ORDER BY c.id LIMIT ?", last, backfillChunk).Scan(&ids).Error; err != nil {
 			return done, fmt.Errorf("backfill read models: %w", err)
 		}
 		if len(ids) == 0 {
 			return done, nil
 		}
-		if err := db.Transaction(func(tx *gorm.DB) error { return s.refreshReadModels(tx, ids) }); err != nil {
+		if err := db.Transaction(func(tx *gorm.DB) error { return s.bulkReadModels(tx, ids) }); err != nil {
 			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
 		}
 		last = ids[len(ids)-1]

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -333,8 +334,7 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 		return nil
 	}
 	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return strings.Compare(fmt.Sprintf("%s|%s|%s|%03d", a.grain, a.day, a.grp, a.slot),
-			fmt.Sprintf("%s|%s|%s|%03d", b.grain, b.day, b.grp, b.slot))
+		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
 	// At most 500 rows a statement: SQLite takes 32766 values at most.
 	for start := 0; start < len(keys); start += 500 {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -69,23 +70,45 @@ func searchTerm(rs ...rune) string {
 }
 
 // searchTerms is the index document of texts: their distinct terms,
-// sorted, joined by spaces.
+// sorted, joined by spaces. The terms are sorted as their UTF-8 bytes,
+// which is the order of their hex words, so that no term string is built
+// twice: a backfill computes a million of these.
 func searchTerms(texts ...string) string {
-	set := map[string]struct{}{}
+	var keys []termKey
 	for _, t := range texts {
 		for _, run := range searchRuns(t) {
 			for i := 0; i+1 < len(run); i++ {
-				set[searchTerm(run[i], run[i+1])] = struct{}{}
+				keys = append(keys, newTermKey(run[i], run[i+1]))
 			}
-			set[searchTerm(run[len(run)-1])] = struct{}{}
+			keys = append(keys, newTermKey(run[len(run)-1]))
 		}
 	}
-	terms := make([]string, 0, len(set))
-	for t := range set {
-		terms = append(terms, t)
+	slices.SortFunc(keys, func(a, b termKey) int { return bytes.Compare(a.b[:a.n], b.b[:b.n]) })
+	keys = slices.Compact(keys)
+	out := make([]byte, 0, len(keys)*14)
+	for i, k := range keys {
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = hex.AppendEncode(append(out, 'x'), k.b[:k.n])
 	}
-	slices.Sort(terms)
-	return strings.Join(terms, " ")
+	return string(out)
+}
+
+// termKey is a term's UTF-8 bytes (one or two runes).
+type termKey struct {
+	b [2 * utf8.UTFMax]byte
+	n uint8
+}
+
+func newTermKey(rs ...rune) termKey {
+	var k termKey
+	b := k.b[:0]
+	for _, r := range rs {
+		b = utf8.AppendRune(b, r)
+	}
+	k.n = uint8(len(b))
+	return k
 }
 
 // maxQueryTerms bounds the full-text work of one query: the candidates
