@@ -32,6 +32,8 @@ type bench struct {
 	duration           time.Duration
 	clients            int
 	mysqlURL, redisURL string
+	// reuse keeps the scale database of an earlier run (-reuse).
+	reuse bool
 }
 
 // backend is one fresh database for a scenario.
@@ -69,10 +71,12 @@ func (b *bench) newBackend(mode, name string) (*backend, error) {
 	}
 	defer db.Close()
 	dbName := "jianfu_bench_" + name
-	if _, err := db.Exec("DROP DATABASE IF EXISTS " + dbName); err != nil {
-		return nil, err
+	if !b.reuse {
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + dbName); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := db.Exec("CREATE DATABASE " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+	if _, err := db.Exec("CREATE DATABASE IF NOT EXISTS " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		return nil, err
 	}
 	u.Path = "/" + dbName

@@ -26,6 +26,8 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients")
 	scale := flag.Int("cases", 1_000_000, "cases generated for the queue, timer and digest scenarios ('0' to skip)")
 	only := flag.String("modes", "mysql,embedded", "intake modes to run")
+	embedded := flag.Int("embedded-cases", 100_000, "cases generated for the read paths in the embedded mode ('0' to skip)")
+	reuse := flag.Bool("reuse", false, "measure only the MariaDB read paths, on the county an earlier run left in jianfu_bench_scale (for profiling)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -39,7 +41,7 @@ func main() {
 		log.Fatalf("build: %v\n%s", err, out)
 	}
 	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
-	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
+	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL, reuse: *reuse}
 
 	for _, mode := range strings.Split(*only, ",") {
 		if mode == "mysql" && *mysqlURL == "" || mode == "" {
@@ -59,6 +61,14 @@ func main() {
 			log.Fatalf("scale: %v", err)
 		}
 		r.Scale = res
+	}
+	if *embedded > 0 && !*reuse {
+		log.Printf("read paths, embedded, at %d cases", *embedded)
+		res, err := b.embeddedReads(ctx, *embedded)
+		if err != nil {
+			log.Fatalf("embedded reads: %v", err)
+		}
+		r.EmbeddedReads = res
 	}
 	if notes, err := os.ReadFile(filepath.Join("bench", "notes.md")); err == nil {
 		r.Notes = string(notes)

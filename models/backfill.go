@@ -26,9 +26,12 @@ import (
 // rollup sums of a chunk stay in memory (some tens of MB at 20000).
 const backfillChunk = 20000
 
-// bulkPart is how many cases one read of texts or facts covers (SQLite
-// takes at most 32766 values in one statement).
-const bulkPart = 5000
+// maxSQLiteRows is how many rows of cols values one SQLite statement
+// should carry: the driver (glebarez/go-sqlite) binds each parameter by a
+// linear search of all of them, so a statement of n values costs n²/2
+// steps — 80% of a bulk load's CPU at 20000 values a statement, none to
+// speak of at a thousand.
+func maxSQLiteRows(cols int) int { return max(1, 1000/cols) }
 
 // bulkSlot is the rollup slot of every bulk contribution: slots only
 // spread concurrent writers, a read sums them, and one slot makes a chunk
@@ -46,8 +49,13 @@ const bulkSlot = 0
 func (s *Store) bulkReadModels(tx *gorm.DB, ids []uint64) error {
 	var docs, facts []any // case id, value, … in id order
 	deltas := map[rollupKey]*statsVec{}
-	for start := 0; start < len(ids); start += bulkPart {
-		part := ids[start:min(start+bulkPart, len(ids))]
+	// Texts and facts are read 5000 cases a statement (1000 in SQLite).
+	per := 5000
+	if s.dialect == "sqlite" {
+		per = maxSQLiteRows(1)
+	}
+	for start := 0; start < len(ids); start += per {
+		part := ids[start:min(start+per, len(ids))]
 		var rows []textRow
 		// Two statements, not refreshSearch's UNION ALL: MariaDB
 		// materializes a union of TEXT columns in an on-disk table.
@@ -97,15 +105,19 @@ func (s *Store) bulkReadModels(tx *gorm.DB, ids []uint64) error {
 		}
 	}
 	// 500 documents a statement stay far below max_allowed_packet.
-	if err := s.insertPairs(tx, "case_search (case_id, terms)", docs, 500); err != nil {
+	per = 500
+	if s.dialect == "sqlite" {
+		per = maxSQLiteRows(2)
+	}
+	if err := s.insertPairs(tx, "case_search (case_id, terms)", docs, per); err != nil {
 		return fmt.Errorf("search: index cases: %w", err)
 	}
 	if s.dialect == "sqlite" {
-		if err := s.insertPairs(tx, "case_search_fts (rowid, terms)", docs, 500); err != nil {
+		if err := s.insertPairs(tx, "case_search_fts (rowid, terms)", docs, per); err != nil {
 			return fmt.Errorf("search: index cases: %w", err)
 		}
 	}
-	if err := s.insertPairs(tx, "case_stats (case_id, facts)", facts, 1000); err != nil {
+	if err := s.insertPairs(tx, "case_stats (case_id, facts)", facts, per); err != nil {
 		return fmt.Errorf("rollups: store case facts: %w", err)
 	}
 	return s.applyDeltas(tx, deltas)

@@ -336,9 +336,12 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 	slices.SortFunc(keys, func(a, b rollupKey) int {
 		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
-	// At most 500 rows a statement: SQLite takes 32766 values at most.
-	for start := 0; start < len(keys); start += 500 {
-		if err := s.addToRollups(tx, keys[start:min(start+500, len(keys))], deltas); err != nil {
+	per := 500
+	if s.dialect == "sqlite" {
+		per = maxSQLiteRows(4 + len(rollupColumns))
+	}
+	for start := 0; start < len(keys); start += per {
+		if err := s.addToRollups(tx, keys[start:min(start+per, len(keys))], deltas); err != nil {
 			return err
 		}
 	}
