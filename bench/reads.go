@@ -168,7 +168,21 @@ func (b *bench) generate(ctx context.Context, store *models.Store, n int) (strin
 	if err != nil {
 		return "", err
 	}
-	if !has {
+	if has {
+		// -reuse: finish what an interrupted run left, as serve would.
+		if _, err := store.BackfillReadModels(ctx, func(done int) {
+			if done%100_000 == 0 {
+				log.Printf("read models of %d more cases", done)
+			}
+		}); err != nil {
+			return "", err
+		}
+		if _, err := store.UserRole(ctx, "bench_office"); err != nil {
+			if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "Bench-office-pw1", Role: models.RoleOffice}); err != nil {
+				return "", err
+			}
+		}
+	} else {
 		t0 := time.Now()
 		_, err := store.GenerateCounty(ctx, models.GenerateParams{Cases: n, Townships: 60, Departments: 240, Years: 10,
 			OpenDue: min(100_000, n/10), Now: time.Now(), Seed: 1, Progress: func(done int) {
