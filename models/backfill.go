@@ -120,7 +120,11 @@ func (s *Store) bulkReadModels(tx *gorm.DB, ids []uint64) error {
 	if err := s.insertPairs(tx, "case_stats (case_id, facts)", facts, per); err != nil {
 		return fmt.Errorf("rollups: store case facts: %w", err)
 	}
-	return s.applyDeltas(tx, deltas)
+	per = 500
+	if s.dialect == "sqlite" {
+		per = maxSQLiteRows(4 + len(rollupColumns))
+	}
+	return s.applyDeltas(tx, deltas, per)
 }
 
 // insertPairs inserts (key, value) rows, per rows a statement.

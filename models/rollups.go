@@ -301,7 +301,7 @@ func (s *Store) refreshRollups(tx *gorm.DB, ids []uint64) error {
 	if err := s.upsertCaseStats(tx, upserts); err != nil {
 		return err
 	}
-	return s.applyDeltas(tx, deltas)
+	return s.applyDeltas(tx, deltas, 500)
 }
 
 func (s *Store) upsertCaseStats(tx *gorm.DB, rows []CaseStat) error {
@@ -321,9 +321,10 @@ func (s *Store) upsertCaseStats(tx *gorm.DB, rows []CaseStat) error {
 	return nil
 }
 
-// applyDeltas adds the deltas to their rollup rows in one statement,
-// rows in key order so that concurrent writers lock them in one order.
-func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
+// applyDeltas adds the deltas to their rollup rows, per rows a statement
+// (at most 500: SQLite takes 32766 values at most), rows in key order so
+// that concurrent writers lock them in one order.
+func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec, per int) error {
 	keys := make([]rollupKey, 0, len(deltas))
 	for k, v := range deltas {
 		if *v != (statsVec{}) {
@@ -336,10 +337,6 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 	slices.SortFunc(keys, func(a, b rollupKey) int {
 		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
-	per := 500
-	if s.dialect == "sqlite" {
-		per = maxSQLiteRows(4 + len(rollupColumns))
-	}
 	for start := 0; start < len(keys); start += per {
 		if err := s.addToRollups(tx, keys[start:min(start+per, len(keys))], deltas); err != nil {
 			return err
