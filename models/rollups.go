@@ -465,7 +465,13 @@ func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any)
 		UnitID uint64
 		N      int64
 	}
-	if err := db.Raw("SELECT x.unit_id AS unit_id, COUNT(*) AS n FROM assignments x JOIN cases c ON c.id = x.case_id"+
+	// From the waiting assignments (a few percent of all) to their cases:
+	// left to itself MariaDB scanned every case (EXPLAIN in bench/notes.md).
+	straight := ""
+	if s.dialect == "mysql" {
+		straight = "STRAIGHT_JOIN "
+	}
+	if err := db.Raw("SELECT "+straight+"x.unit_id AS unit_id, COUNT(*) AS n FROM assignments x JOIN cases c ON c.id = x.case_id"+
 		" WHERE x.status IN ('pending','returned') AND x.due_at < @now AND c.stage <> 'closed' AND "+cohort+
 		" GROUP BY x.unit_id", args).Scan(&lateUnits).Error; err != nil {
 		return nil, nil, fmt.Errorf("stats: count overdue assignments: %w", err)
