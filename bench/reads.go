@@ -106,6 +106,9 @@ func (r *ReadsResult) markdown(w func(string, ...any)) {
 		w("The same requests on a county of %d cases generated into SQLite by the same generator (a million takes SQLite too long for the bench's budget), against `jianfu serve` without MariaDB or Redis; peak RSS of serve %.0f MiB. The targets are MariaDB's at a million, shown for comparison.\n\n", r.Cases, r.PeakRSSMiB)
 	} else {
 		w("\n### Read paths at scale (DESIGN §10.3)\n\n")
+		if r.PeakRSSMiB > 0 {
+			w("Peak RSS of `jianfu serve` during these requests: %.0f MiB %s (≤ 200 MB).\n\n", r.PeakRSSMiB, mark(r.PeakRSSMiB <= 200))
+		}
 	}
 	w("Each row: the stated number of requests in a row over HTTP with a bearer token, against `jianfu serve` on the generated county, after three warm-up requests. CPU is ms per request by process.\n\n")
 	w("| request | runs | measured | target | CPU per request |\n|---|---|---|---|---|\n")
