@@ -36,6 +36,8 @@ type bench struct {
 	// dbPID and redisPID are the servers at those URLs (0: unknown), whose
 	// CPU the scenarios count.
 	dbPID, redisPID int
+	// reuse keeps the scale database of an earlier run (-reuse).
+	reuse bool
 }
 
 // backend is one fresh database for a scenario.
@@ -77,10 +79,12 @@ func (b *bench) newBackend(mode, name string) (*backend, error) {
 	}
 	defer db.Close()
 	dbName := "jianfu_bench_" + name
-	if _, err := db.Exec("DROP DATABASE IF EXISTS " + dbName); err != nil {
-		return nil, err
+	if !b.reuse {
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + dbName); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := db.Exec("CREATE DATABASE " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+	if _, err := db.Exec("CREATE DATABASE IF NOT EXISTS " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		return nil, err
 	}
 	u.Path = "/" + dbName

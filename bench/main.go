@@ -28,6 +28,8 @@ func main() {
 	only := flag.String("modes", "mysql,embedded", "intake modes to run")
 	variants := flag.String("intake", "json,photo", "intake variants to run: json (text only), photo (multipart with a JPEG, encrypted at rest)")
 	src := flag.String("src", ".", "directory of the Jianfu source to build and measure (another checkout measures another release with this bench)")
+	embedded := flag.Int("embedded-cases", 100_000, "cases generated for the read paths in the embedded mode ('0' to skip)")
+	reuse := flag.Bool("reuse", false, "measure only the MariaDB read paths, on the county an earlier run left in jianfu_bench_scale (for profiling)")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -43,7 +45,7 @@ func main() {
 		log.Fatalf("build: %v\n%s", err, out)
 	}
 	r := &report{Started: time.Now(), Machine: machine(), Duration: *duration, Clients: *clients}
-	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL}
+	b := &bench{bin: bin, tmp: tmp, duration: *duration, clients: *clients, mysqlURL: *mysqlURL, redisURL: *redisURL, reuse: *reuse}
 	if *mysqlURL != "" {
 		b.dbPID = listenerPID(urlPort(*mysqlURL, 3306))
 	}
@@ -73,6 +75,14 @@ func main() {
 			log.Fatalf("scale: %v", err)
 		}
 		r.Scale = res
+	}
+	if *embedded > 0 && !*reuse {
+		log.Printf("read paths, embedded, at %d cases", *embedded)
+		res, err := b.embeddedReads(ctx, *embedded)
+		if err != nil {
+			log.Fatalf("embedded reads: %v", err)
+		}
+		r.EmbeddedReads = res
 	}
 	if notes, err := os.ReadFile(filepath.Join("bench", "notes.md")); err == nil {
 		r.Notes = string(notes)

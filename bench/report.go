@@ -13,6 +13,8 @@ type report struct {
 	Clients  int
 	Intake   []IntakeResult
 	Scale    *ScaleResult
+	// EmbeddedReads are the read paths in the embedded mode.
+	EmbeddedReads *ReadsResult
 	// Notes is bench/notes.md: the profiles behind the figures and what
 	// was changed because of them, kept by hand.
 	Notes string
@@ -80,6 +82,9 @@ func (r *report) markdown() string {
 	}
 	if r.Scale != nil {
 		r.Scale.markdown(w)
+	}
+	if r.EmbeddedReads != nil {
+		r.EmbeddedReads.markdown(w)
 	}
 	if r.Notes != "" {
 		w("\n%s", r.Notes)

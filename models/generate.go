@@ -23,6 +23,9 @@ type GenerateParams struct {
 	Seed    uint64
 	// Progress, if set, is told how many cases exist so far.
 	Progress func(done int)
+	// ReadModels, if set, is told how many cases have their search
+	// documents and statistics so far (built after the cases).
+	ReadModels func(done int)
 }
 
 // GenerateCounty fills an empty database with a realistic county at scale
@@ -76,9 +79,9 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	towns, depts := units[:p.Townships], units[p.Townships:]
 	span := time.Duration(p.Years) * 365 * 24 * time.Hour
 	openStages := []string{StageCollect, StageAssign, StageVerify, StageRectify, StageRectify, StageFeedback}
-	batch := 2000
+	batch, rows := 2000, 2000 // cases a transaction, rows a statement
 	if s.dialect == "sqlite" {
-		batch = 1000 // SQLite takes at most 32766 values in one statement
+		rows = maxSQLiteRows(16)
 	}
 	for done := 0; done < p.Cases; done += batch {
 		n := min(batch, p.Cases-done)
@@ -93,7 +96,7 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 					Content:        genSentences[r.IntN(len(genSentences))] + genSentences[r.IntN(len(genSentences))] + genSentences[r.IntN(len(genSentences))],
 					ImplicatedUnit: demoDepartments[r.IntN(len(demoDepartments))], TownshipID: &t, Anonymous: true, CreatedAt: at}
 			}
-			if err := tx.CreateInBatches(&tips, batch).Error; err != nil {
+			if err := tx.CreateInBatches(&tips, rows).Error; err != nil {
 				return err
 			}
 			hashes := make([]string, n)
@@ -133,7 +136,7 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 				}
 				cases[i] = c
 			}
-			if err := tx.CreateInBatches(&cases, batch).Error; err != nil {
+			if err := tx.CreateInBatches(&cases, rows).Error; err != nil {
 				return err
 			}
 			caseIDs, err := insertedIDs(tx, "cases", "tip_id", tipIDs)
@@ -176,10 +179,10 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 						ToStage: StageClosed, Public: true, Body: "办结", Data: "{}"})
 				}
 			}
-			if err := tx.CreateInBatches(&asg, batch).Error; err != nil {
+			if err := tx.CreateInBatches(&asg, rows).Error; err != nil {
 				return err
 			}
-			return tx.CreateInBatches(&evs, batch).Error
+			return tx.CreateInBatches(&evs, rows).Error
 		})
 		if err != nil {
 			return nil, fmt.Errorf("generate cases from %d: %w", done, err)
@@ -190,7 +193,7 @@ func (s *Store) GenerateCounty(ctx context.Context, p GenerateParams) ([]string,
 	}
 	// The bulk load wrote no search documents and no rollups: build them
 	// as an upgraded database would.
-	if _, err := s.BackfillReadModels(ctx, nil); err != nil {
+	if _, err := s.BackfillReadModels(ctx, p.ReadModels); err != nil {
 		return nil, err
 	}
 	// After a bulk load the optimizer's statistics still describe the empty
@@ -316,7 +319,11 @@ func (s *Store) explain(ctx context.Context, stmts []string) string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s\n", q)
-		rows, err := s.db.WithContext(ctx).Raw("EXPLAIN " + q).Rows()
+		explain := "EXPLAIN "
+		if s.dialect == "sqlite" {
+			explain = "EXPLAIN QUERY PLAN "
+		}
+		rows, err := s.db.WithContext(ctx).Raw(explain + q).Rows()
 		if err != nil {
 			fmt.Fprintf(&b, "  (explain failed: %v)\n", err)
 			continue

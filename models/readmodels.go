@@ -154,7 +154,7 @@ func (s *Store) indexNewCases(w *txWork, tips []Tip, cases []Case) error {
 	if err := s.upsertCaseStats(w.tx, stats); err != nil {
 		return err
 	}
-	if err := s.applyDeltas(w.tx, deltas); err != nil {
+	if err := s.applyDeltas(w.tx, deltas, 500); err != nil {
 		return err
 	}
 	w.dirty.forget(ids)
@@ -189,7 +189,9 @@ const newCaseStatements = 4
 // BackfillReadModels builds the search documents and statistics of every
 // case that has none yet: cases written before these read models existed
 // (an upgraded database) or loaded in bulk (the demo generator). It is
-// cheap when there is nothing to do and safe to run on every start.
+// cheap when there is nothing to do and safe to run on every start. It
+// works backfillChunk cases a transaction through bulkReadModels, not the
+// per-change refresh: a million cases in minutes, not an hour.
 func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int)) (int, error) {
 	db := s.db.WithContext(ctx)
 	var last uint64
@@ -197,13 +199,13 @@ func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int))
 	for {
 		var ids []uint64
 		if err := db.Raw("SELECT c.id FROM cases c WHERE c.id > ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
-			" ORDER BY c.id LIMIT ?", last, readModelBatch).Scan(&ids).Error; err != nil {
+			" ORDER BY c.id LIMIT ?", last, backfillChunk).Scan(&ids).Error; err != nil {
 			return done, fmt.Errorf("backfill read models: %w", err)
 		}
 		if len(ids) == 0 {
 			return done, nil
 		}
-		if err := db.Transaction(func(tx *gorm.DB) error { return s.refreshReadModels(tx, ids) }); err != nil {
+		if err := db.Transaction(func(tx *gorm.DB) error { return s.bulkReadModels(tx, ids) }); err != nil {
 			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
 		}
 		last = ids[len(ids)-1]

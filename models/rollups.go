@@ -310,7 +310,7 @@ func (s *Store) refreshRollups(tx *gorm.DB, ids []uint64) error {
 	if err := s.upsertCaseStats(tx, upserts); err != nil {
 		return err
 	}
-	return s.applyDeltas(tx, deltas)
+	return s.applyDeltas(tx, deltas, 500)
 }
 
 func (s *Store) upsertCaseStats(tx *gorm.DB, rows []CaseStat) error {
@@ -330,9 +330,10 @@ func (s *Store) upsertCaseStats(tx *gorm.DB, rows []CaseStat) error {
 	return nil
 }
 
-// applyDeltas adds the deltas to their rollup rows in one statement,
-// rows in key order so that concurrent writers lock them in one order.
-func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
+// applyDeltas adds the deltas to their rollup rows, per rows a statement
+// (at most 500: SQLite takes 32766 values at most), rows in key order so
+// that concurrent writers lock them in one order.
+func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec, per int) error {
 	keys := make([]rollupKey, 0, len(deltas))
 	for k, v := range deltas {
 		if *v != (statsVec{}) {
@@ -345,9 +346,8 @@ func (s *Store) applyDeltas(tx *gorm.DB, deltas map[rollupKey]*statsVec) error {
 	slices.SortFunc(keys, func(a, b rollupKey) int {
 		return cmp.Or(strings.Compare(a.grain, b.grain), strings.Compare(a.day, b.day), strings.Compare(a.grp, b.grp), cmp.Compare(a.slot, b.slot))
 	})
-	// At most 500 rows a statement: SQLite takes 32766 values at most.
-	for start := 0; start < len(keys); start += 500 {
-		if err := s.addToRollups(tx, keys[start:min(start+500, len(keys))], deltas); err != nil {
+	for start := 0; start < len(keys); start += per {
+		if err := s.addToRollups(tx, keys[start:min(start+per, len(keys))], deltas); err != nil {
 			return err
 		}
 	}
@@ -489,7 +489,13 @@ func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any)
 		UnitID uint64
 		N      int64
 	}
-	if err := db.Raw("SELECT x.unit_id AS unit_id, COUNT(*) AS n FROM assignments x JOIN cases c ON c.id = x.case_id"+
+	// From the waiting assignments (a few percent of all) to their cases:
+	// left to itself MariaDB scanned every case (EXPLAIN in bench/notes.md).
+	straight := ""
+	if s.dialect == "mysql" {
+		straight = "STRAIGHT_JOIN "
+	}
+	if err := db.Raw("SELECT "+straight+"x.unit_id AS unit_id, COUNT(*) AS n FROM assignments x JOIN cases c ON c.id = x.case_id"+
 		" WHERE x.status IN ('pending','returned') AND x.due_at < @now AND c.stage <> 'closed' AND "+cohort+
 		" GROUP BY x.unit_id", args).Scan(&lateUnits).Error; err != nil {
 		return nil, nil, fmt.Errorf("stats: count overdue assignments: %w", err)

@@ -349,16 +349,36 @@ func (s *Store) repeatWarnings(ctx context.Context, _ int, _ time.Time, units ma
 	if err != nil {
 		return nil, err
 	}
+	// The later tips by category and linked unit (assigned or township),
+	// each list in case order without repeats: an open rectification looks
+	// at its own list, not at every later tip (tens of thousands of open
+	// rectifications × later tips at a million cases).
+	type link struct{ cat, unit uint64 }
+	type tip struct {
+		id uint64
+		at time.Time
+	}
+	linked := map[link][]tip{}
+	add := func(k link, t tip) {
+		if l := linked[k]; len(l) == 0 || l[len(l)-1].id != t.id {
+			linked[k] = append(l, t)
+		}
+	}
+	for _, l := range later {
+		t := tip{l.ID, l.CreatedAt}
+		if l.UnitID != nil {
+			add(link{l.CategoryID, *l.UnitID}, t)
+		}
+		if l.TownshipID != nil && (l.UnitID == nil || *l.TownshipID != *l.UnitID) {
+			add(link{l.CategoryID, *l.TownshipID}, t)
+		}
+	}
 	var ws []Warning
 	for _, o := range open {
 		var ids []uint64
-		for _, l := range later {
-			linked := (l.UnitID != nil && *l.UnitID == o.UnitID) || (l.TownshipID != nil && *l.TownshipID == o.UnitID)
-			if l.ID == o.CaseID || l.CategoryID != o.CategoryID || !l.CreatedAt.After(o.Since) || !linked {
-				continue
-			}
-			if len(ids) == 0 || ids[len(ids)-1] != l.ID {
-				ids = append(ids, l.ID)
+		for _, l := range linked[link{o.CategoryID, o.UnitID}] {
+			if l.id != o.CaseID && l.at.After(o.Since) {
+				ids = append(ids, l.id)
 			}
 		}
 		if len(ids) == 0 {

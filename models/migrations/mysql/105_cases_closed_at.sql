@@ -1,0 +1,1 @@
+CREATE INDEX ix_cases_closed ON cases (closed_at);
