@@ -169,6 +169,9 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("note routing: %w", err)
 	}
+	// A suggestion changes neither a case's text nor its figures: no read
+	// model to refresh (an auto dispatch below writes events that are).
+	w.dirty.forget(routed)
 	for i, c := range cases {
 		in, ok := autoDispatch(c.TownshipID, matches[i], units)
 		if !ok || c.Stage != StageCollect {
