@@ -21,6 +21,7 @@ import (
 	"jianfu/api"
 	"jianfu/apptest"
 	"jianfu/attach"
+	"jianfu/attach/attachtest"
 	"jianfu/models"
 	"jianfu/testenv"
 )
@@ -41,68 +42,8 @@ func testImage() image.Image {
 	return img
 }
 
-// exifGPS builds an APP1 EXIF segment with an IFD0 pointing to a GPS IFD
-// (latitude and longitude) and an ImageDescription holding secretPlace.
-func exifGPS() []byte {
-	var t bytes.Buffer
-	le := binary.LittleEndian
-	w16 := func(v uint16) { binary.Write(&t, le, v) }
-	w32 := func(v uint32) { binary.Write(&t, le, v) }
-	desc := secretPlace + "\x00"
-	// TIFF header, IFD0 at 8 with 2 entries, then the GPS IFD, then data.
-	t.WriteString("II*\x00")
-	w32(8)
-	ifd0 := 8
-	gpsIFD := ifd0 + 2 + 2*12 + 4
-	gpsData := gpsIFD + 2 + 4*12 + 4
-	descAt := gpsData + 48
-	w16(2)
-	w16(0x010E) // ImageDescription
-	w16(2)
-	w32(uint32(len(desc)))
-	w32(uint32(descAt))
-	w16(0x8825) // GPSInfo
-	w16(4)
-	w32(1)
-	w32(uint32(gpsIFD))
-	w32(0)
-	w16(4)
-	w16(1) // GPSLatitudeRef "N"
-	w16(2)
-	w32(2)
-	t.WriteString("N\x00\x00\x00")
-	w16(2) // GPSLatitude
-	w16(5)
-	w32(3)
-	w32(uint32(gpsData))
-	w16(3) // GPSLongitudeRef "E"
-	w16(2)
-	w32(2)
-	t.WriteString("E\x00\x00\x00")
-	w16(4) // GPSLongitude
-	w16(5)
-	w32(3)
-	w32(uint32(gpsData + 24))
-	w32(0)
-	for _, r := range [][2]uint32{{30, 1}, {16, 1}, {2670, 100}, {120, 1}, {9, 1}, {1825, 100}} {
-		w32(r[0])
-		w32(r[1])
-	}
-	t.WriteString(desc)
-	body := append([]byte("Exif\x00\x00"), t.Bytes()...)
-	seg := []byte{0xFF, 0xE1, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(body)+2))
-	return append(seg, body...)
-}
-
 // iccBody stands in for an ICC colour profile, which cleaning keeps.
 const iccBody = "fake-icc-profile-data"
-
-func segment(marker byte, payload string) []byte {
-	seg := []byte{0xFF, marker, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	return append(seg, payload...)
-}
 
 // jpegWithGPS is a real JPEG with EXIF GPS right after SOI, an XMP APP1
 // and a comment between the tables, and trailing data after EOI (as some
@@ -116,14 +57,14 @@ func jpegWithGPS(t testing.TB) []byte {
 	plain := buf.Bytes()
 	var out []byte
 	out = append(out, plain[:2]...) // SOI
-	out = append(out, segment(0xE0, "JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"+secretAuthor)...)
-	out = append(out, segment(0xE0, "JFXX\x00\x13"+secretPlace)...)
-	out = append(out, segment(0xE2, "ICC_PROFILE\x00\x01\x01"+iccBody)...)
-	out = append(out, segment(0xEB, "private vendor block "+secretPlace)...)
-	out = append(out, exifGPS()...)
-	out = append(out, segment(0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+secretPlace+"</x:xmpmeta>")...)
-	out = append(out, segment(0xFE, "shot at "+secretPlace)...)
-	out = append(out, segment(0xED, "Photoshop 3.0\x00"+secretPlace)...)
+	out = append(out, attachtest.Segment(0xE0, "JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"+secretAuthor)...)
+	out = append(out, attachtest.Segment(0xE0, "JFXX\x00\x13"+secretPlace)...)
+	out = append(out, attachtest.Segment(0xE2, "ICC_PROFILE\x00\x01\x01"+iccBody)...)
+	out = append(out, attachtest.Segment(0xEB, "private vendor block "+secretPlace)...)
+	out = append(out, attachtest.ExifGPS(secretPlace)...)
+	out = append(out, attachtest.Segment(0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>"+secretPlace+"</x:xmpmeta>")...)
+	out = append(out, attachtest.Segment(0xFE, "shot at "+secretPlace)...)
+	out = append(out, attachtest.Segment(0xED, "Photoshop 3.0\x00"+secretPlace)...)
 	out = append(out, plain[2:]...)
 	return append(out, "TRAILER "+secretPlace...)
 }
@@ -149,7 +90,7 @@ func pngWithText(t testing.TB) []byte {
 	out = append(out, plain[:ihdrEnd]...)
 	out = append(out, pngChunk("tEXt", []byte("Comment\x00"+secretPlace))...)
 	out = append(out, pngChunk("iTXt", []byte("Location\x00\x00\x00\x00\x00"+secretPlace))...)
-	out = append(out, pngChunk("eXIf", exifGPS()[4:])...)
+	out = append(out, pngChunk("eXIf", attachtest.ExifGPS(secretPlace)[4:])...)
 	out = append(out, pngChunk("tIME", []byte{0x07, 0xE9, 3, 1, 9, 30, 0})...)
 	out = append(out, pngChunk("zTXt", []byte("Raw\x00\x00"+secretPlace))...)
 	out = append(out, pngChunk("prVt", []byte(secretPlace))...)
