@@ -153,7 +153,8 @@ func (s *Server) exportXLSX(c *gin.Context) {
 // statsWorkbook renders the tables of st as an xlsx file. Each sheet has
 // the header row first and then the data; counts are numbers, rates and
 // averages are numbers with one decimal, and a rate without denominator
-// is the text "—".
+// is the text "—". The sheets are streamed (a year's warnings can be tens
+// of thousands of rows, which excelize's cell-by-cell API builds slowly).
 func statsWorkbook(st *models.Stats) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -169,57 +170,22 @@ func statsWorkbook(st *models.Stats) ([]byte, error) {
 	tables := st.Tables()
 	for i, t := range tables {
 		if i == 0 {
-			if err := f.SetSheetName("Sheet1", t.Title); err != nil {
-				return nil, err
-			}
-		} else if _, err := f.NewSheet(t.Title); err != nil {
+			err = f.SetSheetName("Sheet1", t.Title)
+		} else {
+			_, err = f.NewSheet(t.Title)
+		}
+		if err != nil {
 			return nil, err
 		}
-		for col, h := range t.Headers {
-			cell, _ := excelize.CoordinatesToCellName(col+1, 1)
-			if err := f.SetCellStr(t.Title, cell, h); err != nil {
-				return nil, err
+		var lines []string
+		if i == 0 { // the period and the moment of the figures, after the summary table
+			lines = []string{
+				"统计期间：" + st.FromDate() + " 至 " + st.ToDate() + "（按线索收到时间，北京时间）",
+				"统计时点：" + st.AsOf.In(models.Shanghai()).Format("2006-01-02 15:04"),
+				"口径见“指标说明”工作表。",
 			}
 		}
-		if err := f.SetRowStyle(t.Title, 1, 1, bold); err != nil {
-			return nil, err
-		}
-		for r, row := range t.Rows {
-			for col, v := range row {
-				cell, _ := excelize.CoordinatesToCellName(col+1, r+2)
-				switch {
-				case v.Int != nil:
-					err = f.SetCellInt(t.Title, cell, *v.Int)
-				case v.Dec != nil:
-					if err = f.SetCellFloat(t.Title, cell, *v.Dec, 1, 64); err == nil {
-						err = f.SetCellStyle(t.Title, cell, cell, dec)
-					}
-				default:
-					err = f.SetCellStr(t.Title, cell, v.Text)
-				}
-				if err != nil {
-					return nil, err
-				}
-			}
-		}
-		last, _ := excelize.ColumnNumberToName(len(t.Headers))
-		_ = f.SetColWidth(t.Title, "A", last, 14)
-		if t.ID == "definitions" {
-			_ = f.SetColWidth(t.Title, "C", "C", 100)
-		}
-		if err := f.SetPanes(t.Title, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-			return nil, err
-		}
-	}
-	// The period and the moment of the figures, after the summary table.
-	sum := tables[0]
-	note := len(sum.Rows) + 3
-	for i, line := range []string{
-		"统计期间：" + st.FromDate() + " 至 " + st.ToDate() + "（按线索收到时间，北京时间）",
-		"统计时点：" + st.AsOf.In(models.Shanghai()).Format("2006-01-02 15:04"),
-		"口径见“指标说明”工作表。",
-	} {
-		if err := f.SetCellStr(sum.Title, "A"+strconv.Itoa(note+i), line); err != nil {
+		if err := writeSheet(f, t, lines, bold, dec); err != nil {
 			return nil, err
 		}
 	}
@@ -228,6 +194,60 @@ func statsWorkbook(st *models.Stats) ([]byte, error) {
 		return nil, fmt.Errorf("write xlsx: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// writeSheet streams table t into its sheet: the bold header row, frozen,
+// the rows, then after a blank row each of notes in column A.
+func writeSheet(f *excelize.File, t models.Table, notes []string, bold, dec int) error {
+	sw, err := f.NewStreamWriter(t.Title)
+	if err != nil {
+		return err
+	}
+	// Widths and panes come before the first row in a stream; the
+	// definitions' text column is wide.
+	for col := 1; col <= len(t.Headers); col++ {
+		width := 14.0
+		if t.ID == "definitions" && col == 3 {
+			width = 100
+		}
+		if err := sw.SetColWidth(col, col, width); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	header := make([]any, len(t.Headers))
+	for col, h := range t.Headers {
+		header[col] = h
+	}
+	if err := sw.SetRow("A1", header, excelize.RowOpts{StyleID: bold}); err != nil {
+		return err
+	}
+	for r, row := range t.Rows {
+		values := make([]any, len(row))
+		for col, v := range row {
+			switch {
+			case v.Int != nil:
+				values[col] = *v.Int
+			case v.Dec != nil:
+				// Stored as shown: one decimal, as the JSON rounds it.
+				rounded, _ := strconv.ParseFloat(strconv.FormatFloat(*v.Dec, 'f', 1, 64), 64)
+				values[col] = excelize.Cell{StyleID: dec, Value: rounded}
+			default:
+				values[col] = v.Text
+			}
+		}
+		if err := sw.SetRow("A"+strconv.Itoa(r+2), values); err != nil {
+			return err
+		}
+	}
+	for i, line := range notes {
+		if err := sw.SetRow("A"+strconv.Itoa(len(t.Rows)+3+i), []any{line}); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
 }
 
 // exportCSV answers GET /api/v1/stats/export.csv?table=ID with one table
