@@ -79,7 +79,7 @@ func (b *bench) newBackend(mode, name string) (*backend, error) {
 	}
 	defer db.Close()
 	dbName := "jianfu_bench_" + name
-	if !b.reuse || name != "scale" { // -reuse keeps only the generated county
+	if !b.reuse || name != "scale" { // -reuse keeps the generated county
 		if _, err := db.Exec("DROP DATABASE IF EXISTS " + dbName); err != nil {
 			return nil, err
 		}

@@ -144,7 +144,7 @@ func (b *bench) embeddedReads(ctx context.Context, n int) (*ReadsResult, error) 
 		return nil, err
 	}
 	defer store.Close()
-	token, err := b.generate(ctx, store, n)
+	token, _, _, err := b.generate(ctx, store, n)
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +161,16 @@ func (b *bench) embeddedReads(ctx context.Context, n int) (*ReadsResult, error) 
 	return r, nil
 }
 
-// generate fills the store with the bench's county of n cases (unless it
-// has cases: -reuse) and returns a bearer token of an office account.
-func (b *bench) generate(ctx context.Context, store *models.Store, n int) (string, error) {
+// generate fills the store with the bench's county of n cases, or with
+// -reuse keeps the county an earlier run left (took is then zero), and
+// returns a bearer token of an office account and the units' codes.
+func (b *bench) generate(ctx context.Context, store *models.Store, n int) (token string, codes []string, took time.Duration, err error) {
 	if err := store.Bootstrap(ctx); err != nil {
-		return "", err
+		return "", nil, 0, err
 	}
 	has, err := store.HasCases(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, 0, err
 	}
 	if has {
 		// -reuse: finish what an interrupted run left, as serve would.
@@ -178,17 +179,19 @@ func (b *bench) generate(ctx context.Context, store *models.Store, n int) (strin
 				log.Printf("read models of %d more cases", done)
 			}
 		}); err != nil {
-			return "", err
+			return "", nil, 0, err
 		}
-		if _, err := store.UserRole(ctx, "bench_office"); err != nil {
-			if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "Bench-office-pw1", Role: models.RoleOffice}); err != nil {
-				return "", err
-			}
+		units, err := store.Units(ctx, "")
+		if err != nil {
+			return "", nil, 0, err
+		}
+		for _, u := range units {
+			codes = append(codes, u.Code)
 		}
 	} else {
 		t0 := time.Now()
-		_, err := store.GenerateCounty(ctx, models.GenerateParams{Cases: n, Townships: 60, Departments: 240, Years: 10,
-			OpenDue: min(100_000, n/10), Now: time.Now(), Seed: 1, Progress: func(done int) {
+		codes, err = store.GenerateCounty(ctx, models.GenerateParams{Cases: n, Townships: 60, Departments: 240, Years: 10,
+			OpenDue: min(100_000, n/10), Now: t0, Seed: 1, Progress: func(done int) {
 				if done%100_000 == 0 || done == n {
 					log.Printf("generated %d cases (%v)", done, time.Since(t0).Round(time.Second))
 				}
@@ -198,11 +201,15 @@ func (b *bench) generate(ctx context.Context, store *models.Store, n int) (strin
 				}
 			}})
 		if err != nil {
-			return "", err
+			return "", nil, 0, err
 		}
+		took = time.Since(t0)
+	}
+	if _, err := store.UserRole(ctx, "bench_office"); err != nil {
 		if _, err := store.CreateUser(ctx, models.UserParams{Username: "bench_office", Password: "Bench-office-pw1", Role: models.RoleOffice}); err != nil {
-			return "", err
+			return "", nil, 0, err
 		}
 	}
-	return store.CreateAPIToken(ctx, "bench_office", "bench")
+	token, err = store.CreateAPIToken(ctx, "bench_office", "bench")
+	return token, codes, took, err
 }
