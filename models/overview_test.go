@@ -64,3 +64,78 @@ func TestMonthlyTrendCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestStageCountsEqualDirectCount: the queue's and the dashboard's stage
+// counts (closed cases from the rollups for the office) equal a plain
+// count of the cases, for the office and for a liaison, after tips come
+// in and cases close through the store.
+func TestStageCountsEqualDirectCount(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			if _, err := f.s.GenerateCounty(f.ctx, GenerateParams{Cases: 1200, Townships: 3, Departments: 4, Years: 2,
+				OpenDue: 300, Now: f.now, Seed: 5}); err != nil {
+				t.Fatal(err)
+			}
+			f.tip() // through intake, with its read models
+			var unit Unit
+			f.must("unit", f.s.db.Where("code = ?", "GT001").Take(&unit).Error)
+			liaison := Principal{Username: "liaison_gt001", Role: RoleLiaison, UnitID: &unit.ID, UnitCode: unit.Code}
+			for _, p := range []Principal{{Username: "office1", Role: RoleOffice}, liaison} {
+				got, err := f.s.StageCounts(f.ctx, p)
+				f.must("stage counts", err)
+				q := f.s.db.Table("cases")
+				if p.Role == RoleLiaison {
+					q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = cases.id AND a.unit_id = ?)", unit.ID)
+				}
+				var rows []struct {
+					Stage          string
+					Cases, Overdue int64
+				}
+				f.must("direct", q.Select("stage, COUNT(*) AS cases, SUM(CASE WHEN stage <> 'closed' AND due_at < ? THEN 1 ELSE 0 END) AS overdue", f.s.Now()).
+					Group("stage").Scan(&rows).Error)
+				want := map[string]StageCount{}
+				for _, r := range rows {
+					want[r.Stage] = StageCount{Cases: r.Cases, Overdue: r.Overdue}
+				}
+				var sum int64
+				for _, c := range got.Stages {
+					if w := want[c.Stage]; c.Cases != w.Cases || c.Overdue != w.Overdue {
+						t.Errorf("%s, %s: %d cases (%d overdue), direct count %d (%d)", p.Role, c.Stage, c.Cases, c.Overdue, w.Cases, w.Overdue)
+					}
+					sum += c.Cases
+				}
+				if sum == 0 || want[StageClosed].Cases == 0 {
+					t.Errorf("%s: nothing counted", p.Role)
+				}
+			}
+		})
+	}
+}
+
+// TestStatsNoOverdue: the dashboard's statistics skip only the live
+// overdue counts; every other figure is the statistics' own.
+func TestStatsNoOverdue(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			if _, err := f.s.GenerateCounty(f.ctx, GenerateParams{Cases: 800, Townships: 3, Departments: 4, Years: 1,
+				OpenDue: 300, Now: f.now, Seed: 7}); err != nil {
+				t.Fatal(err)
+			}
+			from, to := YearPeriod(f.now.In(Shanghai()).Year())
+			full, err := f.s.Stats(f.ctx, StatsParams{From: from, To: to})
+			f.must("stats", err)
+			lean, err := f.s.Stats(f.ctx, StatsParams{From: from, To: to, NoOverdue: true})
+			f.must("stats without overdue", err)
+			if full.Totals.Overdue == 0 || lean.Totals.Overdue != 0 {
+				t.Errorf("overdue: %d, without %d", full.Totals.Overdue, lean.Totals.Overdue)
+			}
+			full.Totals.Overdue, full.Totals.OverdueRate = 0, Rate{}
+			lean.Totals.OverdueRate = Rate{}
+			if full.Totals.Counts != lean.Totals.Counts || full.Totals.ClosureRate.Text() != lean.Totals.ClosureRate.Text() {
+				t.Errorf("totals differ beyond overdue:\n%+v\n%+v", full.Totals.Counts, lean.Totals.Counts)
+			}
+		})
+	}
+}

@@ -404,14 +404,12 @@ func (s *Store) addToRollups(tx *gorm.DB, keys []rollupKey, deltas map[rollupKey
 	return nil
 }
 
-// rollupStats reads the period's figures from the rollups: whole months,
-// plus the days before the first and after the last whole month. ok is
-// false when the period does not start and end at midnight in
-// Asia/Shanghai (the rollups know days, not hours).
-func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any) (groups map[string]*StatsRow, days map[string]map[string]*Average, err error) {
+// rollupGroups sums the rollups of [from, to) (midnights in Asia/Shanghai)
+// per group; the group "" is the total (the sum of the channels).
+func (s *Store) rollupGroups(ctx context.Context, from, to time.Time) (groups map[string]*StatsRow, days map[string]map[string]*Average, err error) {
 	var parts []string
 	var wargs []any
-	for _, r := range rollupRanges(st.From.In(Shanghai()), st.To.In(Shanghai())) {
+	for _, r := range rollupRanges(from.In(Shanghai()), to.In(Shanghai())) {
 		parts = append(parts, "(grain = ? AND day >= ? AND day < ?)")
 		wargs = append(wargs, r.grain, r.from, r.to)
 	}
@@ -423,8 +421,7 @@ func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any)
 	for i, c := range rollupColumns {
 		sums[i] = "SUM(" + c + ")"
 	}
-	db := s.db.WithContext(ctx)
-	rows, err := db.Raw("SELECT grp, "+strings.Join(sums, ", ")+" FROM stats_rollups WHERE "+where+" GROUP BY grp", wargs...).Rows()
+	rows, err := s.db.WithContext(ctx).Raw("SELECT grp, "+strings.Join(sums, ", ")+" FROM stats_rollups WHERE "+where+" GROUP BY grp", wargs...).Rows()
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: read rollups: %w", err)
 	}
@@ -464,7 +461,18 @@ func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any)
 	}
 	total.Counts = totalVec.counts()
 	groups[""], days[""] = total, totalVec.days()
+	return groups, days, nil
+}
 
+// rollupStats reads the period's figures from the rollups: whole months,
+// plus the days before the first and after the last whole month (the
+// period starts and ends at midnight in Asia/Shanghai: rollupsCover), and
+// unless noOverdue counts 当前逾期 live.
+func (s *Store) rollupStats(ctx context.Context, st *Stats, args map[string]any, noOverdue bool) (groups map[string]*StatsRow, days map[string]map[string]*Average, err error) {
+	if groups, days, err = s.rollupGroups(ctx, st.From, st.To); err != nil || noOverdue {
+		return groups, days, err
+	}
+	db := s.db.WithContext(ctx)
 	// 当前逾期, live: open cases past their due time, and waiting
 	// assignments past theirs.
 	var late []struct {

@@ -38,6 +38,10 @@ type StatsParams struct {
 	// Direct counts from the cases instead of the rollups: the reference
 	// the rollups are tested against (rollups.go).
 	Direct bool
+	// NoOverdue leaves 当前逾期 (Overdue, OverdueRate) at zero where the
+	// rollups answer: it is counted live from the open cases, and the
+	// dashboard shows overdue work from the weekly summary instead.
+	NoOverdue bool
 }
 
 // PeriodOfDates turns two Asia/Shanghai dates (YYYY-MM-DD, both days
@@ -398,7 +402,7 @@ func (s *Store) Stats(ctx context.Context, p StatsParams) (*Stats, error) {
 	var days map[string]map[string]*Average
 	var err error
 	if !p.Direct && st.Unit == nil && rollupsCover(st.From, st.To) {
-		groups, days, err = s.rollupStats(ctx, st, args)
+		groups, days, err = s.rollupStats(ctx, st, args, p.NoOverdue)
 	} else {
 		groups, days, err = s.directStats(ctx, st, where, args)
 	}
