@@ -123,3 +123,40 @@ func mustRequest(t *testing.T, url string) *http.Request {
 	}
 	return req
 }
+
+// TestDashboardListsFirstWarnings: with more warnings than the dashboard
+// lists, it shows the first ten, says how many there are, and the
+// warnings page has them all.
+func TestDashboardListsFirstWarnings(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			app.CreateUnit(t, "T01", "城关镇", models.UnitTownship)
+			for _, u := range []models.UserParams{
+				{Username: "liaison_t01", Role: models.RoleLiaison, UnitCode: "T01"},
+				{Username: "leader1", Role: models.RoleLeader},
+			} {
+				u.Password = consolePassword
+				app.CreateUser(t, u)
+			}
+			liaison := app.Login(t, "liaison_t01", consolePassword)
+			for i := range 12 {
+				res := liaison.JSON(t, "POST", "/api/v1/registry/groups", map[string]any{
+					"name": fmt.Sprintf("城关镇打卡群%d", i+1), "owner": "城关镇党政办", "demands": []string{"checkin"}})
+				if res.Status != http.StatusCreated {
+					t.Fatalf("register: %d %s", res.Status, res.Raw)
+				}
+			}
+			leader := app.Login(t, "leader1", consolePassword)
+			page := leader.Do(t, mustRequest(t, app.URL+"/console/dashboard"))
+			body := string(page.Raw)
+			if page.Status != http.StatusOK || strings.Count(body, `data-warning="`) != 10 || !strings.Contains(body, "12条，此处列出前10条") {
+				t.Errorf("dashboard: %d, %d warnings listed", page.Status, strings.Count(body, `data-warning="`))
+			}
+			all := leader.Do(t, mustRequest(t, app.URL+"/console/warnings"))
+			if n := strings.Count(string(all.Raw), `data-warning="`); all.Status != http.StatusOK || n != 12 {
+				t.Errorf("warnings page: %d, %d warnings listed", all.Status, n)
+			}
+		})
+	}
+}
