@@ -22,11 +22,7 @@ import (
 func TestBulkReadModelsEqualRefresh(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			f := newFlow(t, b)
-			if _, err := f.s.GenerateCounty(f.ctx, GenerateParams{Cases: 2500, Townships: 4, Departments: 6, Years: 2,
-				OpenDue: 400, Now: f.now, Seed: 7}); err != nil {
-				t.Fatalf("generate: %v", err)
-			}
+			f := newCounty(t, b, GenerateParams{Cases: 2500, Townships: 4, Departments: 6, Years: 2, OpenDue: 400, Seed: 7})
 			// Merge ten open tips into other open cases, as the office
 			// would, so that documents hold merged tips' words.
 			var open []uint64
