@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
-	"log/slog"
 	"strconv"
-	"strings"
 	texttemplate "text/template"
 
 	"github.com/hibiken/asynq"
@@ -39,11 +37,7 @@ type CalendarNotice struct {
 
 // NewCalendarNotice builds a CalendarNotice.
 func NewCalendarNotice(p DigesterParams) *CalendarNotice {
-	if p.Logger == nil {
-		p.Logger = slog.Default()
-	}
-	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
-	return &CalendarNotice{p: p}
+	return &CalendarNotice{p: p.withDefaults()}
 }
 
 // Register handles the daily check.

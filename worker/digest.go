@@ -37,6 +37,16 @@ type DigesterParams struct {
 	Logger  *slog.Logger
 }
 
+// withDefaults fills what p leaves out: the default logger, and BaseURL
+// without a trailing slash.
+func (p DigesterParams) withDefaults() DigesterParams {
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
+	return p
+}
+
 // Digester builds, renders and sends the weekly digests. The task handlers
 // and `jianfu digest` share it, so both send through the same claims.
 type Digester struct {
@@ -45,11 +55,7 @@ type Digester struct {
 
 // NewDigester builds a Digester.
 func NewDigester(p DigesterParams) *Digester {
-	if p.Logger == nil {
-		p.Logger = slog.Default()
-	}
-	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
-	return &Digester{p: p}
+	return &Digester{p: p.withDefaults()}
 }
 
 // Register handles the weekly run and the sends it fans out to.

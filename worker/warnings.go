@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
-	"log/slog"
-	"strings"
 	texttemplate "text/template"
 	"time"
 
@@ -38,11 +36,7 @@ type WarningMailer struct {
 
 // NewWarningMailer builds a WarningMailer.
 func NewWarningMailer(p DigesterParams) *WarningMailer {
-	if p.Logger == nil {
-		p.Logger = slog.Default()
-	}
-	p.BaseURL = strings.TrimRight(p.BaseURL, "/")
-	return &WarningMailer{p: p}
+	return &WarningMailer{p: p.withDefaults()}
 }
 
 // Register handles the daily check.

@@ -76,9 +76,10 @@ func New(p Params) *Worker {
 	(&routeHandler{store: p.Store}).Register(w.mux)
 	(&timerHandler{store: p.Store}).Register(w.mux)
 	(&noticeHandler{store: p.Store, mailer: p.Mailer, baseURL: p.BaseURL, batchDelay: p.NoticeBatchDelay}).Register(w.mux)
-	NewDigester(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
-	NewWarningMailer(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
-	NewCalendarNotice(DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}).Register(w.mux)
+	mail := DigesterParams{Store: p.Store, Mailer: p.Mailer, BaseURL: p.BaseURL, Logger: p.Logger}
+	NewDigester(mail).Register(w.mux)
+	NewWarningMailer(mail).Register(w.mux)
+	NewCalendarNotice(mail).Register(w.mux)
 	(&retentionHandler{store: p.Store, contact: p.ContactRetention, logger: p.Logger}).Register(w.mux)
 	return w
 }
