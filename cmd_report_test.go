@@ -58,6 +58,11 @@ func TestReportCommand(t *testing.T) {
 					}
 				}
 			}
+			// No worker here to route the tips, which indexes them: the
+			// backfill every start runs does the same.
+			if _, err := store.BackfillReadModels(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
 			var out bytes.Buffer
 			if err := reportCommand(ctx, cfg, logger, []string{"--year", fmt.Sprint(year)}, &out); err != nil {
 				t.Fatal(err)

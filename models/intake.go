@@ -228,9 +228,9 @@ func (s *Store) commitTips(ctx context.Context, tips []*newTip) (w *txWork, err 
 	return w, err
 }
 
-// insertTips writes each tip with its case in `collect`, its attachments,
-// the first timeline event and the routing task: one multi-row INSERT per
-// table for the whole batch.
+// insertTips writes each tip with its case in `collect`, its attachments
+// and the first timeline event, one multi-row INSERT per table for the
+// whole batch, and one routing task for the batch's cases.
 func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	tips := make([]Tip, len(batch))
 	for i, t := range batch {
@@ -265,7 +265,6 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 		cases[i].ID = caseIDs[i]
 	}
 	events := make([]Event, len(batch))
-	tasks := make([]OutboxTask, len(batch))
 	for i, t := range batch {
 		c := &cases[i]
 		w.queueCaseTimer(c)
@@ -281,29 +280,16 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 		if t.enteredBy != "" {
 			events[i].Actor, events[i].Body = t.enteredBy, enteredBody(t.tip.Channel)
 		}
-		task, err := w.task(TaskRouteTip, QueueDefault, RouteTipPayload{CaseID: c.ID}, time.Time{})
-		if err != nil {
-			return err
-		}
-		tasks[i] = task
 		t.caseID, t.dueAt = c.ID, *c.DueAt
 	}
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	if err := w.tx.Create(&tasks).Error; err != nil {
-		return fmt.Errorf("write outbox %s: %w", TaskRouteTip, err)
-	}
-	if err := w.readBackTaskIDs(tasks); err != nil {
-		return err
-	}
-	// Last, so the rollup rows that batches share stay locked the least
-	// while the next batch waits for them.
-	if err := s.indexNewCases(w, tips, cases); err != nil {
-		return err
-	}
-	w.tasks = append(w.tasks, tasks...)
-	return nil
+	// One routing task for the batch, which also writes the new cases'
+	// search documents and figures (routing.go), a second or two later
+	// and for many batches at once.
+	w.dirty.forget(caseIDs)
+	return w.add(TaskRouteTip, QueueDefault, RouteTipPayload{CaseIDs: caseIDs}, time.Time{})
 }
 
 // Multi-row INSERTs leave the new rows' ids unknown in general: MySQL
@@ -335,31 +321,4 @@ func insertedIDs[K comparable](tx *gorm.DB, table, key string, keys []K) ([]uint
 		ids[i] = id
 	}
 	return ids, nil
-}
-
-// readBackTaskIDs sets the ids of outbox rows this transaction has just
-// inserted with one statement. Their creation time and type find them (an
-// index on created_at), their payload tells them apart: a payload names its
-// own new row (a case), so it is unique among them.
-func (w *txWork) readBackTaskIDs(tasks []OutboxTask) error {
-	if len(tasks) == 0 {
-		return nil
-	}
-	var rows []OutboxTask
-	if err := w.tx.Select("id, payload").Where("created_at = ? AND type = ? AND done_at IS NULL", tasks[0].CreatedAt, tasks[0].Type).
-		Find(&rows).Error; err != nil {
-		return fmt.Errorf("read back outbox ids: %w", err)
-	}
-	byPayload := make(map[string]uint64, len(rows))
-	for _, r := range rows {
-		byPayload[string(r.Payload)] = r.ID
-	}
-	for i := range tasks {
-		id, ok := byPayload[string(tasks[i].Payload)]
-		if !ok {
-			return fmt.Errorf("read back outbox ids: no %s row with payload %s", tasks[i].Type, tasks[i].Payload)
-		}
-		tasks[i].ID = id
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -67,6 +68,12 @@ func waitIntake(t *testing.T, s *Store, writers, waiting int) {
 		}
 	}
 }
+
+// intakeStatements is what one intake transaction sends, however many
+// tips it holds: the INSERTs of the tips, their cases, their first events
+// and the batch's routing task, and the read-backs of the tips' and the
+// cases' ids.
+const intakeStatements = 6
 
 type intakeResult struct {
 	in  TipInput
@@ -183,7 +190,9 @@ func TestIntakeSharesTransactions(t *testing.T) {
 			for _, task := range queued {
 				var p RouteTipPayload
 				if task.Type == TaskRouteTip && json.Unmarshal(task.Payload, &p) == nil {
-					routed[p.CaseID]++
+					for _, id := range p.Cases() {
+						routed[id]++
+					}
 				}
 			}
 			for id := range cases {
@@ -191,11 +200,9 @@ func TestIntakeSharesTransactions(t *testing.T) {
 					t.Fatalf("case %d has %d routing tasks queued, want 1", id, routed[id])
 				}
 			}
-			// Alone, a tip is seven statements (four INSERTs and three
-			// read-backs of ids) and the inserts of its read models; the
-			// held tips share a transaction (one per writer, and the first
-			// tip's) of as many.
-			if limit := int64((7 + newCaseStatements) * (f.s.intake.max + 1)); statements > limit {
+			// Alone, a tip is intakeStatements; the held tips share a
+			// transaction (one per writer, and the first tip's) of as many.
+			if limit := int64(intakeStatements * (f.s.intake.max + 1)); statements > limit {
 				t.Fatalf("%d tips took %d statements, want at most %d: they were not written together", n-1, statements, limit)
 			}
 		})
@@ -242,13 +249,14 @@ func TestIntakeDuplicateKeyInOneTransaction(t *testing.T) {
 	}
 }
 
-// TestIntakeReadModelsEqualRefresh: the search documents and statistics
-// intake writes from the rows it holds (indexNewCases) are exactly those
-// the reference refresh computes from the database, for every channel,
-// with and without a township, for tips stored alone and in a shared
-// transaction, and for a tip received in the last microsecond of a day
-// in Shanghai.
-func TestIntakeReadModelsEqualRefresh(t *testing.T) {
+// TestRoutingIndexesNewCases: intake leaves a new case's search document
+// and figures to its routing task, which writes exactly those the
+// reference refresh computes from the database, for every channel, with
+// and without a township, for tips stored alone and in a shared
+// transaction, for a tip received in the last microsecond of a day in
+// Shanghai, and for cases the office accepts before or while their
+// routing runs (counted once).
+func TestRoutingIndexesNewCases(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFlow(t, b)
@@ -269,8 +277,10 @@ func TestIntakeReadModelsEqualRefresh(t *testing.T) {
 				ins[i] = numberedTip(10 + i)
 				ins[i].Township = []string{"", "T1", "T2"}[i%3]
 			}
+			var held []uint64
 			for i, r := range writeHeld(t, f, ctxs, ins, func() {}) {
 				f.must(fmt.Sprintf("held tip %d", i), r.err)
+				held = append(held, r.r.CaseID)
 			}
 
 			type models struct {
@@ -291,10 +301,27 @@ func TestIntakeReadModelsEqualRefresh(t *testing.T) {
 					" FROM stats_rollups GROUP BY grain, day, grp ORDER BY grain, day, grp").Scan(&m.Rollups).Error)
 				return m
 			}
-			fast := read()
 			const cases = 5 + 1 + 12 // writeHeld stores one tip of its own first
+			if m := read(); len(m.Docs) != 0 || len(m.Stats) != 0 || len(m.Rollups) != 0 {
+				t.Fatalf("intake wrote %d documents, %d case facts and %d rollup rows, want none before routing",
+					len(m.Docs), len(m.Stats), len(m.Rollups))
+			}
+			// The office accepts one case before routing runs, and others
+			// while it runs.
+			f.must("accept before routing", f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: held[0]}))
+			accepted := make(chan error, 1)
+			go func() {
+				var err error
+				for _, id := range held[1:6] {
+					err = cmp.Or(err, f.s.AcceptCase(f.ctx, f.office, AcceptParams{CaseID: id}))
+				}
+				accepted <- err
+			}()
+			f.route()
+			f.must("accept while routing", <-accepted)
+			fast := read()
 			if len(fast.Docs) != cases || len(fast.Stats) != cases {
-				t.Fatalf("intake wrote %d documents and %d case facts, want %d each", len(fast.Docs), len(fast.Stats), cases)
+				t.Fatalf("routing wrote %d documents and %d case facts, want %d each", len(fast.Docs), len(fast.Stats), cases)
 			}
 			// The reference: forget them all and let the refresh compute
 			// them from the cases (the backfill runs refreshReadModels).
@@ -314,7 +341,7 @@ func TestIntakeReadModelsEqualRefresh(t *testing.T) {
 				fast, refer any
 			}{{"search documents", fast.Docs, ref.Docs}, {"case facts", fast.Stats, ref.Stats}, {"rollups", fast.Rollups, ref.Rollups}} {
 				if !reflect.DeepEqual(part.fast, part.refer) {
-					t.Errorf("intake's %s differ from the refresh's:\nintake  %+v\nrefresh %+v", part.name, part.fast, part.refer)
+					t.Errorf("routing's %s differ from the refresh's:\nrouting %+v\nrefresh %+v", part.name, part.fast, part.refer)
 				}
 			}
 		})

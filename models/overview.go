@@ -59,8 +59,9 @@ var Stages = []string{StageCollect, StageAssign, StageVerify, StageRectify, Stag
 // range of the stage index (a tenth of a busy county's cases at most);
 // closed cases are most of them, so for the office and leaders, who see
 // every case, they are the rollups' count of every case received less
-// the open ones (the rollups change in the transactions that add cases),
-// and only a liaison's few are counted one by one.
+// their count of the open ones (a new case joins both when its routing
+// task indexes it, readmodels.go), and only a liaison's few are counted
+// one by one.
 func (s *Store) StageCounts(ctx context.Context, p Principal) (StageCounts, error) {
 	now := s.clock()
 	out := StageCounts{}
@@ -80,10 +81,8 @@ func (s *Store) StageCounts(ctx context.Context, p Principal) (StageCounts, erro
 		return out, fmt.Errorf("count cases by stage: %w", err)
 	}
 	by := map[string]StageCount{}
-	var open int64
 	for _, r := range rows {
 		by[r.Stage] = StageCount{Cases: r.Cases, Overdue: r.Overdue}
-		open += r.Cases
 	}
 	var closed int64
 	if p.Role == RoleLiaison {
@@ -98,7 +97,7 @@ func (s *Store) StageCounts(ctx context.Context, p Principal) (StageCounts, erro
 		if err != nil {
 			return out, err
 		}
-		closed = max(groups[""].Received-open, 0)
+		closed = groups[""].Received - groups[""].Open
 	}
 	by[StageClosed] = StageCount{Cases: closed}
 	return out.fill(by), nil

@@ -2,11 +2,9 @@ package models
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -20,6 +18,16 @@ import (
 // it commits. New workflow actions are counted and indexed without
 // touching this code, as long as they write their event through commit
 // (s.write), as every action does.
+//
+// One exception: intake. A new case's first event leaves its read models
+// to the case's routing task (routing.go), which runs within a second or
+// two and refreshes every case it routes, hundreds a transaction: done in
+// each intake batch of a few tips, the search documents and rollup rows
+// cost intake a quarter of its throughput (bench/notes.md §8). Until then
+// the case is in the queue and its own pages but not yet in search or in
+// the figures; a routing task that cannot run (Redis down) is offered
+// again by the outbox relay, and BackfillReadModels, which every start
+// runs, indexes whatever is left.
 
 // dirtyCases collects the cases whose events a transaction wrote.
 type dirtyCases struct {
@@ -115,77 +123,6 @@ func (s *Store) refreshReadModels(tx *gorm.DB, ids []uint64) error {
 
 const readModelBatch = 500
 
-// indexNewCases writes the read models of cases the transaction has just
-// created with their first event and nothing else (intake), from the rows
-// the caller holds: the search document of the tip's text, and the
-// statistics contribution of a case received and in screening. The
-// refresh at commit would read all of it back (the tip's text, the counts
-// of the direct path, the stage changes, the stored contributions) only
-// to find what the batch already knows: ten statements a batch become
-// three. refreshReadModels stays the reference this must equal
-// (TestIntakeReadModelsEqualRefresh).
-func (s *Store) indexNewCases(w *txWork, tips []Tip, cases []Case) error {
-	if len(cases) == 0 {
-		return nil
-	}
-	docs := make([]any, 0, 2*len(cases))
-	stats := make([]CaseStat, len(cases))
-	ids := make([]uint64, len(cases))
-	deltas := map[rollupKey]*statsVec{}
-	// One slot for the whole batch, its first case's: nine rollup rows
-	// instead of up to 72, and two batches written at once meet on a row
-	// only when their first cases share a slot (every batch holds cases
-	// of all eight).
-	slot := caseSlot(cases[0].ID)
-	for i, c := range cases {
-		t := tips[i]
-		docs = append(docs, c.ID, searchTerms(t.Title, t.Content, t.ImplicatedUnit))
-		f := newCaseFacts(t.Channel, c)
-		raw, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		f.add(deltas, slot, 1)
-		stats[i], ids[i] = CaseStat{CaseID: c.ID, Facts: string(raw)}, c.ID
-	}
-	if err := s.insertSearchDocs(w.tx, docs); err != nil {
-		return err
-	}
-	if err := s.upsertCaseStats(w.tx, stats); err != nil {
-		return err
-	}
-	if err := s.applyDeltas(w.tx, deltas, 500); err != nil {
-		return err
-	}
-	w.dirty.forget(ids)
-	return nil
-}
-
-// newCaseFacts is what loadFacts finds for a case just created in
-// collect: received (and by its channel), in screening, open; no unit, no
-// stay (a stay is counted when the case leaves a stage).
-func newCaseFacts(channel string, c Case) *caseFacts {
-	n := Counts{Received: 1, Open: 1, Screening: 1}
-	switch channel {
-	case ChannelWeb:
-		n.ReceivedWeb = 1
-	case ChannelPhone:
-		n.ReceivedPhone = 1
-	case ChannelLetter:
-		n.ReceivedLetter = 1
-	case ChannelMailbox:
-		n.ReceivedMailbox = 1
-	}
-	// The database keeps microseconds and drops the rest.
-	day := c.CreatedAt.Truncate(time.Microsecond).In(Shanghai()).Format(calDayLayout)
-	return &caseFacts{Day: day, Groups: factGroups(channel, c.CategoryID, c.TownshipID), Case: countsVec(n)}
-}
-
-// newCaseStatements is the most statements indexNewCases sends for one
-// batch of new cases: the documents (twice in SQLite, for FTS5), the case
-// facts and the rollups.
-const newCaseStatements = 4
-
 // BackfillReadModels builds the search documents and statistics of every
 // case that has none yet: cases written before these read models existed
 // (an upgraded database) or loaded in bulk (the demo generator). It is
@@ -205,11 +142,25 @@ func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int))
 		if len(ids) == 0 {
 			return done, nil
 		}
-		if err := db.Transaction(func(tx *gorm.DB) error { return s.bulkReadModels(tx, ids) }); err != nil {
+		var fresh []uint64
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			// The routing task indexes new cases too (routing.go): lock the
+			// chunk's cases before reading anything, then take those still
+			// without facts, so a case both reach is counted once.
+			var locked []uint64
+			if err := tx.Model(&Case{}).Clauses(forUpdate).Where("id IN ?", ids).Pluck("id", &locked).Error; err != nil {
+				return err
+			}
+			if err := tx.Raw("SELECT c.id FROM cases c WHERE c.id IN ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
+				" ORDER BY c.id", ids).Scan(&fresh).Error; err != nil || len(fresh) == 0 {
+				return err
+			}
+			return s.bulkReadModels(tx, fresh)
+		}); err != nil {
 			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
 		}
 		last = ids[len(ids)-1]
-		done += len(ids)
+		done += len(fresh)
 		if progress != nil {
 			progress(done)
 		}

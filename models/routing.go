@@ -19,14 +19,15 @@ type Suggestion struct {
 	Rule uint64 `json:"rule"`
 }
 
-// routeChunk bounds the cases routed in one transaction.
-const routeChunk = 200
+// routeRows bounds the routing tasks (intake batches of up to
+// maxIntakeBatch cases each) claimed in one transaction.
+const routeRows = 16
 
 // RouteTips applies the routing rules (智能分办) to the new cases of route
 // tasks, named by their task ids (a batch the worker collected), once each:
 // it stores the suggested units and notes them on the internal timeline.
 // Office staff confirm or change them when they dispatch. Each chunk of
-// cases is one transaction; ids whose row is done, or is not this
+// tasks is one transaction; ids whose row is done, or is not this
 // database's own, are skipped.
 func (s *Store) RouteTips(ctx context.Context, taskIDs []string) error {
 	created := map[uint64]int64{}
@@ -43,7 +44,7 @@ func (s *Store) RouteTips(ctx context.Context, taskIDs []string) error {
 		created[id] = micro
 	}
 	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), routeChunk)]
+		chunk := ids[:min(len(ids), routeRows)]
 		ids = ids[len(chunk):]
 		if err := s.write(ctx, func(w *txWork) error { return s.routeChunk(w, chunk, created) }); err != nil {
 			return err
@@ -71,7 +72,7 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 			return fmt.Errorf("decode routing task %d: %w", r.ID, err)
 		}
 		claimed = append(claimed, r.ID)
-		caseIDs = append(caseIDs, p.CaseID)
+		caseIDs = append(caseIDs, p.Cases()...)
 	}
 	if len(claimed) == 0 {
 		return nil
@@ -85,8 +86,11 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 		Stage                          string
 		Title, Content, ImplicatedUnit string
 	}
+	// Locked before anything else is read: a staff action on one of
+	// these cases (which locks it too) commits before this reads its read
+	// models below, or waits for this transaction.
 	if err := w.tx.Table("cases").Select("cases.id, cases.category_id, cases.township_id, cases.stage, tips.title, tips.content, tips.implicated_unit").
-		Joins("JOIN tips ON tips.id = cases.tip_id").Where("cases.id IN ?", caseIDs).Scan(&cases).Error; err != nil {
+		Joins("JOIN tips ON tips.id = cases.tip_id").Where("cases.id IN ?", caseIDs).Clauses(forUpdate).Scan(&cases).Error; err != nil {
 		return fmt.Errorf("load cases to route: %w", err)
 	}
 	if len(cases) == 0 {
@@ -169,9 +173,10 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("note routing: %w", err)
 	}
-	// A suggestion changes neither a case's text nor its figures: no read
-	// model to refresh (an auto dispatch below writes events that are).
-	w.dirty.forget(routed)
+	// Intake leaves the read models of new cases to this task: commit
+	// refreshes the routed cases' search documents and figures (the
+	// routing notes themselves change neither), hundreds of cases a
+	// statement instead of a few a batch at intake.
 	for i, c := range cases {
 		in, ok := autoDispatch(c.TownshipID, matches[i], units)
 		if !ok || c.Stage != StageCollect {

@@ -51,6 +51,7 @@ func testSearchWords(t *testing.T, b testenv.Backend, window uint64) {
 	// is in the case, the word is not.
 	apart := submit("要求打卡留痕", "痕迹材料每个村每月统计一次。", "")
 	merged := submit("重复填报", "同一组数据甲乙丙丁要录入三次，每次格式都不一样。", "")
+	f.route() // which indexes the new cases
 
 	search := func(filter CaseFilter) []uint64 {
 		t.Helper()

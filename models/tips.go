@@ -338,7 +338,18 @@ func (s *Store) enterStage(c *Case, stage string, now time.Time) {
 	}
 }
 
-// RouteTipPayload is the TaskRouteTip payload.
+// RouteTipPayload is the TaskRouteTip payload: the new cases of one
+// intake batch. CaseID is the form of rows written before intake wrote one
+// row a batch: a single case.
 type RouteTipPayload struct {
-	CaseID uint64 `json:"case_id"`
+	CaseIDs []uint64 `json:"case_ids,omitempty"`
+	CaseID  uint64   `json:"case_id,omitempty"`
+}
+
+// Cases are the cases the task routes.
+func (p RouteTipPayload) Cases() []uint64 {
+	if p.CaseID != 0 {
+		return append(p.CaseIDs, p.CaseID)
+	}
+	return p.CaseIDs
 }

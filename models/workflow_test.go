@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -505,4 +506,32 @@ func TestLateHandlingIsMarked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unrouted are the cases of the routing tasks not done yet.
+func (f *flow) unrouted() []uint64 {
+	f.t.Helper()
+	var rows []OutboxTask
+	f.must("routing tasks", f.s.db.Where("type = ? AND done_at IS NULL", TaskRouteTip).Find(&rows).Error)
+	var ids []uint64
+	for _, r := range rows {
+		var p RouteTipPayload
+		f.must("routing payload", json.Unmarshal(r.Payload, &p))
+		ids = append(ids, p.Cases()...)
+	}
+	return ids
+}
+
+// route runs every routing task not done yet, as the worker does a second
+// or two after intake: the new cases get their suggestions and their
+// search documents and figures.
+func (f *flow) route() {
+	f.t.Helper()
+	var rows []OutboxTask
+	f.must("routing tasks", f.s.db.Where("type = ? AND done_at IS NULL", TaskRouteTip).Find(&rows).Error)
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Task().ID
+	}
+	f.must("route", f.s.RouteTips(f.ctx, ids))
 }
