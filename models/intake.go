@@ -265,15 +265,13 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 		cases[i].ID = caseIDs[i]
 	}
 	events := make([]Event, len(batch))
+	var files []Attachment
 	for i, t := range batch {
 		c := &cases[i]
 		w.queueCaseTimer(c)
 		for _, f := range t.files {
-			a := Attachment{CaseID: c.ID, Filename: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)),
-				SHA256: f.SHA256, Data: f.Data, CreatedAt: t.now}
-			if err := w.tx.Create(&a).Error; err != nil {
-				return fmt.Errorf("insert attachment: %w", err)
-			}
+			files = append(files, Attachment{CaseID: c.ID, Filename: f.Name, ContentType: f.ContentType, Size: int64(len(f.Data)),
+				SHA256: f.SHA256, Data: f.Data, CreatedAt: t.now})
 		}
 		events[i] = Event{CaseID: c.ID, At: t.now, Kind: EventSubmitted, Actor: ActorTipster, ToStage: StageCollect,
 			Public: true, Body: "收到反映，进入线索收集阶段", Data: "{}"}
@@ -281,6 +279,9 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 			events[i].Actor, events[i].Body = t.enteredBy, enteredBody(t.tip.Channel)
 		}
 		t.caseID, t.dueAt = c.ID, *c.DueAt
+	}
+	if err := insertAttachments(w.tx, files); err != nil {
+		return err
 	}
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("insert event: %w", err)
@@ -290,6 +291,30 @@ func (s *Store) insertTips(w *txWork, batch []*newTip) error {
 	// and for many batches at once.
 	w.dirty.forget(caseIDs)
 	return w.add(TaskRouteTip, QueueDefault, RouteTipPayload{CaseIDs: caseIDs}, time.Time{})
+}
+
+// attachmentStatementBytes bounds the files one INSERT carries (at least
+// one file each): escaped, they stay far below MySQL's max_allowed_packet
+// (16 MB by default) however many photos a batch holds.
+const attachmentStatementBytes = 4 << 20
+
+// insertAttachments writes files, as many to a statement as
+// attachmentStatementBytes allows. (Their ids are not read back: nothing
+// at intake needs them.)
+func insertAttachments(tx *gorm.DB, files []Attachment) error {
+	for len(files) > 0 {
+		n, size := 1, len(files[0].Data)
+		for n < len(files) && size+len(files[n].Data) <= attachmentStatementBytes {
+			size += len(files[n].Data)
+			n++
+		}
+		part := files[:n]
+		if err := tx.Create(&part).Error; err != nil {
+			return fmt.Errorf("insert attachment: %w", err)
+		}
+		files = files[n:]
+	}
+	return nil
 }
 
 // Multi-row INSERTs leave the new rows' ids unknown in general: MySQL

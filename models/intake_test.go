@@ -1,9 +1,12 @@
 package models
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,6 +207,53 @@ func TestIntakeSharesTransactions(t *testing.T) {
 			// transaction (one per writer, and the first tip's) of as many.
 			if limit := int64(intakeStatements * (f.s.intake.max + 1)); statements > limit {
 				t.Fatalf("%d tips took %d statements, want at most %d: they were not written together", n-1, statements, limit)
+			}
+		})
+	}
+}
+
+// TestIntakeWritesFilesTogether: the files of the tips in one shared
+// transaction go into the database a few to a statement, never more than
+// attachmentStatementBytes in one (two 3 MB files take two), and each
+// opens as it was sent.
+func TestIntakeWritesFilesTogether(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			const n = 12
+			ins, ctxs := numberedTips(f, n)
+			sent := map[string][]byte{}
+			for i := range ins {
+				size := 1000 + i
+				if i >= n-2 {
+					size = 3 << 20 // the last two: one statement each
+				}
+				data := bytes.Repeat([]byte{byte(i)}, size)
+				sum := sha256.Sum256(data)
+				name := fmt.Sprintf("照片%d.jpg", i)
+				ins[i].Files = []FileInput{{Name: name, ContentType: "image/jpeg", Data: data, SHA256: hex.EncodeToString(sum[:])}}
+				sent[name] = data
+			}
+			var before int64
+			results := writeHeld(t, f, ctxs, ins, func() { before = f.s.queries.Load() })
+			statements := f.s.queries.Load() - before
+			// Each transaction (one per writer, and the first tip's) sends
+			// its own statements and at most two for its files.
+			if limit := int64((intakeStatements + 2) * (f.s.intake.max + 1)); statements > limit {
+				t.Fatalf("%d tips with a file each took %d statements, want at most %d: the files were not written together", n, statements, limit)
+			}
+			for i, r := range results {
+				f.must(fmt.Sprintf("tip %d", i), r.err)
+				var ids []uint64
+				f.must("attachment ids", f.s.db.Model(&Attachment{}).Where("case_id = ?", r.r.CaseID).Pluck("id", &ids).Error)
+				if len(ids) != 1 {
+					t.Fatalf("tip %d has %d files, want 1", i, len(ids))
+				}
+				file, err := f.s.AttachmentFile(f.ctx, f.office, ids[0])
+				f.must("open file", err)
+				if !bytes.Equal(file.Data, sent[file.Filename]) {
+					t.Fatalf("tip %d: %s opens as %d other bytes", i, file.Filename, len(file.Data))
+				}
 			}
 		})
 	}
