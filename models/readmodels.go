@@ -143,19 +143,20 @@ func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int))
 			return done, nil
 		}
 		var fresh []uint64
-		if err := db.Transaction(func(tx *gorm.DB) error {
-			// The routing task indexes new cases too (routing.go): lock the
-			// chunk's cases before reading anything, then take those still
-			// without facts, so a case both reach is counted once.
+		// The routing task indexes new cases too (routing.go): lock the
+		// chunk's cases before reading anything, then take those still
+		// without facts, so a case both reach is counted once. (commit runs
+		// the transaction again if it loses a deadlock with routing.)
+		if _, err := s.commit(ctx, func(w *txWork) error {
 			var locked []uint64
-			if err := tx.Model(&Case{}).Clauses(forUpdate).Where("id IN ?", ids).Pluck("id", &locked).Error; err != nil {
+			if err := w.tx.Model(&Case{}).Clauses(forUpdate).Where("id IN ?", ids).Pluck("id", &locked).Error; err != nil {
 				return err
 			}
-			if err := tx.Raw("SELECT c.id FROM cases c WHERE c.id IN ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
+			if err := w.tx.Raw("SELECT c.id FROM cases c WHERE c.id IN ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
 				" ORDER BY c.id", ids).Scan(&fresh).Error; err != nil || len(fresh) == 0 {
 				return err
 			}
-			return s.bulkReadModels(tx, fresh)
+			return s.bulkReadModels(w.tx, fresh)
 		}); err != nil {
 			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
 		}
