@@ -397,3 +397,23 @@ func TestRoutingIndexesNewCases(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutingTakesOldRows: a routing task written before intake wrote one
+// a batch names a single case, and still routes and indexes it.
+func TestRoutingTakesOldRows(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			id, _ := f.tip()
+			f.must("old payload", f.s.db.Model(&OutboxTask{}).Where("type = ?", TaskRouteTip).
+				Update("payload", fmt.Sprintf(`{"case_id":%d}`, id)).Error)
+			f.route()
+			f.wantKinds(id, EventSubmitted, EventRouted)
+			var facts int64
+			f.must("facts", f.s.db.Model(&CaseStat{}).Where("case_id = ?", id).Count(&facts).Error)
+			if facts != 1 {
+				t.Fatalf("the routed case has %d fact rows, want 1", facts)
+			}
+		})
+	}
+}

@@ -349,7 +349,7 @@ type RouteTipPayload struct {
 // Cases are the cases the task routes.
 func (p RouteTipPayload) Cases() []uint64 {
 	if p.CaseID != 0 {
-		return append(p.CaseIDs, p.CaseID)
+		return []uint64{p.CaseID}
 	}
 	return p.CaseIDs
 }
