@@ -190,9 +190,11 @@ func TestIntakeSharesTransactions(t *testing.T) {
 			f.q.mu.Lock()
 			queued := f.q.tasks
 			f.q.mu.Unlock()
+			tasks := 0
 			for _, task := range queued {
 				var p RouteTipPayload
 				if task.Type == TaskRouteTip && json.Unmarshal(task.Payload, &p) == nil {
+					tasks++
 					for _, id := range p.Cases() {
 						routed[id]++
 					}
@@ -202,6 +204,11 @@ func TestIntakeSharesTransactions(t *testing.T) {
 				if routed[id] != 1 {
 					t.Fatalf("case %d has %d routing tasks queued, want 1", id, routed[id])
 				}
+			}
+			// One routing task a transaction (one per writer, and the
+			// first tip's), not one a tip.
+			if tasks > f.s.intake.max+1 {
+				t.Fatalf("%d tips queued %d routing tasks, want at most %d", n-1, tasks, f.s.intake.max+1)
 			}
 			// Alone, a tip is intakeStatements; the held tips share a
 			// transaction (one per writer, and the first tip's) of as many.
