@@ -144,23 +144,26 @@ func (s *Store) BackfillReadModels(ctx context.Context, progress func(done int))
 		}
 		var fresh []uint64
 		// The routing task indexes new cases too (routing.go): lock the
-		// chunk's cases before reading anything, then take those still
-		// without facts, so a case both reach is counted once. (commit runs
-		// the transaction again if it loses a deadlock with routing.)
+		// chunk's range of cases before reading anything, then take those
+		// still without facts, so a case both reach is counted once.
+		// (By range, not by the list: SQLite's driver binds a list of n ids
+		// in n² steps. commit runs the transaction again if it loses a
+		// deadlock with routing.)
+		first := ids[0]
+		last = ids[len(ids)-1]
 		if _, err := s.commit(ctx, func(w *txWork) error {
-			var locked []uint64
-			if err := w.tx.Model(&Case{}).Clauses(forUpdate).Where("id IN ?", ids).Pluck("id", &locked).Error; err != nil {
+			var n int64
+			if err := w.tx.Model(&Case{}).Clauses(forUpdate).Where("id BETWEEN ? AND ?", first, last).Count(&n).Error; err != nil {
 				return err
 			}
-			if err := w.tx.Raw("SELECT c.id FROM cases c WHERE c.id IN ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
-				" ORDER BY c.id", ids).Scan(&fresh).Error; err != nil || len(fresh) == 0 {
+			if err := w.tx.Raw("SELECT c.id FROM cases c WHERE c.id BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM case_stats cs WHERE cs.case_id = c.id)"+
+				" ORDER BY c.id", first, last).Scan(&fresh).Error; err != nil || len(fresh) == 0 {
 				return err
 			}
 			return s.bulkReadModels(w.tx, fresh)
 		}); err != nil {
 			return done, fmt.Errorf("backfill read models from case %d: %w", ids[0], err)
 		}
-		last = ids[len(ids)-1]
 		done += len(fresh)
 		if progress != nil {
 			progress(done)
