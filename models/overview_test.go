@@ -75,12 +75,12 @@ func TestMonthlyTrendCounts(t *testing.T) {
 // TestStageCountsEqualDirectCount: the queue's and the dashboard's stage
 // counts (closed cases from the rollups for the office) equal a plain
 // count of the cases, for the office and for a liaison, with a tip come
-// in through intake after the generated county.
+// in through intake after the generated county and not yet routed.
 func TestStageCountsEqualDirectCount(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newCounty(t, b, GenerateParams{Cases: 1200, Townships: 3, Departments: 4, Years: 2, OpenDue: 300, Seed: 5})
-			f.tip() // through intake, with its read models
+			f.tip() // through intake, not yet routed: not in the rollups yet
 			var unit Unit
 			f.must("unit", f.s.db.Where("code = ?", "GT001").Take(&unit).Error)
 			liaison := Principal{Username: "liaison_gt001", Role: RoleLiaison, UnitID: &unit.ID, UnitCode: unit.Code}
