@@ -13,8 +13,8 @@ import (
 
 // Intake group commit. Tips that arrive while another tip's transaction is
 // running wait for it, and the next transaction stores all of them with one
-// multi-row INSERT per table: a burst of n tips costs one commit and four
-// statements instead of n of each. Nobody waits on purpose: a lone tip is
+// multi-row INSERT per table: a burst of n tips costs one commit and six
+// statements (four INSERTs, two id read-backs) instead of n of each. Nobody waits on purpose: a lone tip is
 // written at once, and a tip only waits for a transaction already under
 // way. The request that finds a writer's place free writes; when it is done
 // it hands whatever arrived meanwhile to the first of those requests, which

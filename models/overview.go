@@ -60,8 +60,8 @@ var Stages = []string{StageCollect, StageAssign, StageVerify, StageRectify, Stag
 // closed cases are most of them, so for the office and leaders, who see
 // every case, they are the rollups' count of every case received less
 // their count of the open ones (a new case joins both when its routing
-// task indexes it, readmodels.go), and only a liaison's few are counted
-// one by one.
+// task indexes it, readmodels.go); a liaison's few are counted with the
+// rest, in the same query.
 func (s *Store) StageCounts(ctx context.Context, p Principal) (StageCounts, error) {
 	now := s.clock()
 	out := StageCounts{}
@@ -74,32 +74,27 @@ func (s *Store) StageCounts(ctx context.Context, p Principal) (StageCounts, erro
 	if !ok {
 		return out.fill(nil), nil
 	}
-	err := q.Select("cases.stage, COUNT(*) AS cases, "+
-		"COALESCE(SUM(CASE WHEN cases.due_at IS NOT NULL AND cases.due_at < ? THEN 1 ELSE 0 END), 0) AS overdue", now).
-		Where("cases.stage IN ?", Stages[:len(Stages)-1]).Group("cases.stage").Scan(&rows).Error
-	if err != nil {
+	q = q.Select("cases.stage, COUNT(*) AS cases, "+
+		"COALESCE(SUM(CASE WHEN cases.due_at IS NOT NULL AND cases.due_at < ? THEN 1 ELSE 0 END), 0) AS overdue", now)
+	if p.Role != RoleLiaison {
+		q = q.Where("cases.stage IN ?", Stages[:len(Stages)-1]) // closed: from the rollups below
+	}
+	if err := q.Group("cases.stage").Scan(&rows).Error; err != nil {
 		return out, fmt.Errorf("count cases by stage: %w", err)
 	}
 	by := map[string]StageCount{}
 	for _, r := range rows {
 		by[r.Stage] = StageCount{Cases: r.Cases, Overdue: r.Overdue}
 	}
-	var closed int64
-	if p.Role == RoleLiaison {
-		q, _ := caseScope(s.db.WithContext(ctx).Table("cases"), p)
-		if err := q.Where("cases.stage = ?", StageClosed).Count(&closed).Error; err != nil {
-			return out, fmt.Errorf("count closed cases: %w", err)
-		}
-	} else {
+	if p.Role != RoleLiaison {
 		local := now.In(Shanghai())
 		groups, _, err := s.rollupGroups(ctx, time.Date(2000, 1, 1, 0, 0, 0, 0, Shanghai()),
 			time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, Shanghai()))
 		if err != nil {
 			return out, err
 		}
-		closed = groups[""].Received - groups[""].Open
+		by[StageClosed] = StageCount{Cases: groups[""].Received - groups[""].Open}
 	}
-	by[StageClosed] = StageCount{Cases: closed}
 	return out.fill(by), nil
 }
 
@@ -111,6 +106,8 @@ func (out StageCounts) fill(by map[string]StageCount) StageCounts {
 		if st != StageClosed {
 			out.Open += c.Cases
 			out.Overdue += c.Overdue
+		} else {
+			c.Overdue = 0
 		}
 		out.Stages = append(out.Stages, c)
 	}

@@ -508,13 +508,19 @@ func TestLateHandlingIsMarked(t *testing.T) {
 	}
 }
 
-// unrouted are the cases of the routing tasks not done yet.
-func (f *flow) unrouted() []uint64 {
+// routing are the routing tasks not done yet.
+func (f *flow) routing() []OutboxTask {
 	f.t.Helper()
 	var rows []OutboxTask
 	f.must("routing tasks", f.s.db.Where("type = ? AND done_at IS NULL", TaskRouteTip).Find(&rows).Error)
+	return rows
+}
+
+// unrouted are the cases of the routing tasks not done yet.
+func (f *flow) unrouted() []uint64 {
+	f.t.Helper()
 	var ids []uint64
-	for _, r := range rows {
+	for _, r := range f.routing() {
 		var p RouteTipPayload
 		f.must("routing payload", json.Unmarshal(r.Payload, &p))
 		ids = append(ids, p.Cases()...)
@@ -527,11 +533,9 @@ func (f *flow) unrouted() []uint64 {
 // search documents and figures.
 func (f *flow) route() {
 	f.t.Helper()
-	var rows []OutboxTask
-	f.must("routing tasks", f.s.db.Where("type = ? AND done_at IS NULL", TaskRouteTip).Find(&rows).Error)
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.Task().ID
+	var ids []string
+	for _, r := range f.routing() {
+		ids = append(ids, r.Task().ID)
 	}
 	f.must("route", f.s.RouteTips(f.ctx, ids))
 }
