@@ -135,6 +135,24 @@ settled() {
 	for m in "${up[@]}"; do [[ $(var "$m" WSREP_CLUSTER_SIZE) == "${#up[@]}" ]] || return 1; done
 }
 
+# recover N prints node N's last committed position (uuid:seqno) as
+# `mariadbd --wsrep-recover` finds it in InnoDB, or nothing. The position is
+# logged before the server shuts down, and mariadbd has been seen to crash
+# (SIGSEGV) in that shutdown: its exit status is not the answer, the log is,
+# and a second try covers a crash before the position was logged.
+recover() {
+	local d try pos=
+	d=$(node "$1")
+	for try in 1 2; do
+		rm -f "$d/recover.log"
+		mariadbd --defaults-file="$d/my.cnf" --wsrep-recover --log-error="$d/recover.log" >/dev/null 2>&1 \
+			|| say "node$1: mariadbd --wsrep-recover exited with status $? (try $try), see $d/recover.log" >&2
+		pos=$({ sed -n 's/.*WSREP: Recovered position: *//p' "$d/recover.log" || true; } 2>/dev/null | tail -n 1)
+		[[ -z $pos ]] || break
+	done
+	echo "$pos"
+}
+
 # launch N [--wsrep-new-cluster]
 launch() {
 	local n=$1 d t0 pos= from; shift
@@ -152,10 +170,8 @@ launch() {
 	# After SIGKILL grastate.dat says seqno -1, which would cost a full SST:
 	# recover the position from InnoDB so the node asks for IST.
 	if grep -qs '^seqno: *-1' "$d/data/grastate.dat"; then
-		mariadbd --defaults-file="$d/my.cnf" --wsrep-recover --log-error="$d/recover.log" >/dev/null 2>&1 \
-			|| die "node$n: --wsrep-recover failed, see $d/recover.log"
-		pos=$(sed -n 's/.*WSREP: Recovered position: *//p' "$d/recover.log" | tail -n 1)
-		[[ -n $pos ]] && set -- "$@" --wsrep-start-position="$pos"
+		pos=$(recover "$n")
+		if [[ -n $pos ]]; then set -- "$@" --wsrep-start-position="$pos"; else say "node$n: no recovered position, it rejoins by a full SST"; fi
 	fi
 	from=$(stat -c %s "$d/error.log" 2>/dev/null || echo 0)
 	say "node$n: starting $*"
@@ -184,8 +200,8 @@ first_node() {
 	for n in "${NODES[@]}"; do
 		write_cnf "$n"
 		g=$(node "$n")/data/grastate.dat
-		mariadbd --defaults-file="$(node "$n")/my.cnf" --wsrep-recover --log-error="$(node "$n")/recover.log" >/dev/null 2>&1 || true
-		seq=$(sed -n 's/.*WSREP: Recovered position: .*://p' "$(node "$n")/recover.log" | tail -n 1)
+		seq=$(recover "$n")
+		seq=${seq##*:}
 		seq=${seq:-$(sed -n 's/^seqno: *//p' "$g")}
 		((seq > best)) && { best=$seq; BEST=$n; }
 	done
