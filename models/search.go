@@ -1,7 +1,6 @@
 package models
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -78,41 +77,56 @@ func searchTerm(rs ...rune) string {
 // which is the order of their hex words, so that no term string is built
 // twice: a backfill computes a million of these.
 func searchTerms(texts ...string) string {
-	var keys []termKey
+	n := 0
 	for _, t := range texts {
-		for _, run := range searchRuns(t) {
-			for i := 0; i+1 < len(run); i++ {
-				keys = append(keys, newTermKey(run[i], run[i+1]))
+		n += len(t)
+	}
+	keys := make([]uint64, 0, n/2) // most runes here are Chinese: 3 bytes, 1 term
+	for _, t := range texts {
+		// The runs of searchRuns, walked without building them.
+		var prev rune
+		for _, r := range t {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				if prev != 0 {
+					keys = append(keys, termKey(prev, 0))
+				}
+				prev = 0
+				continue
 			}
-			keys = append(keys, newTermKey(run[len(run)-1]))
+			r = unicode.ToLower(r)
+			if prev != 0 {
+				keys = append(keys, termKey(prev, r))
+			}
+			prev = r
+		}
+		if prev != 0 {
+			keys = append(keys, termKey(prev, 0))
 		}
 	}
-	slices.SortFunc(keys, func(a, b termKey) int { return bytes.Compare(a.b[:a.n], b.b[:b.n]) })
+	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	out := make([]byte, 0, len(keys)*14)
+	var u [2 * utf8.UTFMax]byte
 	for i, k := range keys {
 		if i > 0 {
 			out = append(out, ' ')
 		}
-		out = hex.AppendEncode(append(out, 'x'), k.b[:k.n])
+		b := utf8.AppendRune(u[:0], rune(k>>21))
+		if second := rune(k & (1<<21 - 1)); second != 0 {
+			b = utf8.AppendRune(b, second)
+		}
+		out = hex.AppendEncode(append(out, 'x'), b)
 	}
 	return string(out)
 }
 
-// termKey is a term's UTF-8 bytes (one or two runes).
-type termKey struct {
-	b [2 * utf8.UTFMax]byte
-	n uint8
-}
-
-func newTermKey(rs ...rune) termKey {
-	var k termKey
-	b := k.b[:0]
-	for _, r := range rs {
-		b = utf8.AppendRune(b, r)
-	}
-	k.n = uint8(len(b))
-	return k
+// termKey packs a term of one or two runes (second 0: one) into an integer
+// whose order is that of the term's UTF-8 bytes: a rune takes 21 bits,
+// UTF-8 keeps the order of code points and no rune's bytes are a prefix of
+// another's, and a letter or digit is never rune 0, so a lone character
+// comes just before the pairs it starts.
+func termKey(first, second rune) uint64 {
+	return uint64(first)<<21 | uint64(second)
 }
 
 // maxQueryTerms bounds the full-text work of one query: the candidates
