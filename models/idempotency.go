@@ -24,6 +24,11 @@ import (
 // receipt itself is random and never derived from the key. After the
 // window the three are cleared (PurgeIdempotency), and the key may be used
 // again.
+//
+// The intake writer looks the keys of a whole batch up in one query before
+// its transaction (withoutSeenKeys, intake.go); only a tip whose key is
+// found reads its row (replay). Two requests with one key that reach the
+// database together are parted by the unique index.
 
 // IdempotencyWindow is how long a key answers a replay.
 const IdempotencyWindow = 24 * time.Hour

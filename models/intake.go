@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -14,7 +15,9 @@ import (
 // Intake group commit. Tips that arrive while another tip's transaction is
 // running wait for it, and the next transaction stores all of them with one
 // multi-row INSERT per table: a burst of n tips costs one commit and six
-// statements (four INSERTs, two id read-backs) instead of n of each. Nobody waits on purpose: a lone tip is
+// statements (four INSERTs, two id read-backs) instead of n of each, and
+// the Idempotency-Keys the batch carries are looked up in one query before
+// it. Nobody waits on purpose: a lone tip is
 // written at once, and a tip only waits for a transaction already under
 // way. The request that finds a writer's place free writes; when it is done
 // it hands whatever arrived meanwhile to the first of those requests, which
@@ -161,6 +164,7 @@ func (s *Store) writeTips(batch []*newTip) {
 		}
 		live = append(live, t)
 	}
+	live = s.withoutSeenKeys(ctx, live, answer)
 	w, err := s.commitTips(ctx, live)
 	s.passOn()
 	passed = true
@@ -180,6 +184,44 @@ func (s *Store) writeTips(batch []*newTip) {
 	for i, t := range live {
 		answer(t, errs[i])
 	}
+}
+
+// errKeySeen answers a tip whose Idempotency-Key a stored tip holds:
+// nothing is written, and CreateTip tells a replay from a reuse (replay).
+var errKeySeen = errors.New("idempotency key held by a stored tip")
+
+// withoutSeenKeys answers errKeySeen to the tips of batch whose
+// Idempotency-Key is stored already, found with one query for the whole
+// batch, and returns the others. Should the query fail, every tip goes on:
+// the unique index on the key still refuses a second row.
+func (s *Store) withoutSeenKeys(ctx context.Context, batch []*newTip, answer func(*newTip, error)) []*newTip {
+	var keys []string
+	for _, t := range batch {
+		if k := t.tip.IdempotencyKey; k != nil {
+			keys = append(keys, *k)
+		}
+	}
+	if len(keys) == 0 {
+		return batch
+	}
+	var seen []string
+	if err := s.db.WithContext(ctx).Model(&Tip{}).Where("idempotency_key IN ?", keys).
+		Pluck("idempotency_key", &seen).Error; err != nil {
+		s.log.Warn("intake: idempotency keys not checked before the insert", "err", err)
+		return batch
+	}
+	if len(seen) == 0 {
+		return batch
+	}
+	rest := batch[:0:0]
+	for _, t := range batch {
+		if k := t.tip.IdempotencyKey; k != nil && slices.Contains(seen, *k) {
+			answer(t, errKeySeen)
+			continue
+		}
+		rest = append(rest, t)
+	}
+	return rest
 }
 
 // passOn hands the tips that arrived meanwhile to the first of them, which

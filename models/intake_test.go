@@ -306,6 +306,77 @@ func TestIntakeDuplicateKeyInOneTransaction(t *testing.T) {
 	}
 }
 
+// TestIntakeLooksUpKeysOnce: the Idempotency-Keys of tips written together
+// are looked up in one query, not one a tip. Among them a replay of a stored
+// tip gets its receipt back, a different tip under a stored key is refused
+// and not stored, a key past its window is taken anew, and every fresh key
+// stores its tip.
+func TestIntakeLooksUpKeysOnce(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			const n = 24
+			ins, ctxs := numberedTips(f, n)
+			for i := range ins {
+				ins[i].IdempotencyKey = fmt.Sprintf("batch-key-%08d", i)
+			}
+			old := numberedTip(100)
+			old.IdempotencyKey = ins[n-1].IdempotencyKey // past its window below
+			_, err := f.s.CreateTip(f.ctx, old)
+			f.must("tip whose key expires", err)
+			f.advance(IdempotencyWindow + time.Minute)
+			first := map[int]TipReceipt{}
+			for _, i := range []int{n - 6, n - 5, n - 4, n - 3, n - 2} {
+				stored := ins[i]
+				if i >= n-3 {
+					stored.Title += "（先前的）" // the same key, a different tip
+				}
+				r, err := f.s.CreateTip(f.ctx, stored)
+				f.must("earlier tip", err)
+				first[i] = r
+			}
+			f.tip() // the flow's own tip, once, so that the next costs its transaction only
+			one := f.s.queries.Load()
+			f.tip()
+			one = f.s.queries.Load() - one
+
+			before := f.s.queries.Load()
+			results := writeHeld(t, f, ctxs, ins, func() {})
+			statements := f.s.queries.Load() - before
+			for i, r := range results {
+				switch {
+				case i == n-6 || i == n-5 || i == n-4:
+					if r.err != nil || !r.r.Replayed || r.r.Receipt != first[i].Receipt || r.r.CaseID != first[i].CaseID {
+						t.Fatalf("replay %d: %+v (%v), want the first receipt %+v", i, r.r, r.err, first[i])
+					}
+				case i == n-3 || i == n-2:
+					if !errors.Is(r.err, ErrIdempotencyKeyReused) || r.r.Receipt != "" {
+						t.Fatalf("reused key %d: %+v (%v), want ErrIdempotencyKeyReused and no receipt", i, r.r, r.err)
+					}
+					var stored int64
+					f.s.db.Model(&Tip{}).Where("title = ?", r.in.Title).Count(&stored)
+					if stored != 0 {
+						t.Fatalf("the tip sent under a reused key was stored")
+					}
+				default:
+					f.must(fmt.Sprintf("tip %d", i), r.err)
+					if view, err := f.s.TipView(f.ctx, r.r.Receipt); err != nil || view.Title != r.in.Title || r.r.Replayed {
+						t.Fatalf("tip %d: receipt shows %q (%v, replayed %v), want %q stored", i, view.Title, err, r.r.Replayed, r.in.Title)
+					}
+				}
+			}
+			// writeHeld's own tip; each transaction (one per writer, and
+			// the first tip's) with its look-up of keys; one read for each
+			// stored key found; and the expired key's read, the update
+			// that forgets it and its tip's own transaction and look-up.
+			limit := one + int64((intakeStatements+1)*(f.s.intake.max+1)) + 5 + 2 + intakeStatements + 1
+			if statements > limit {
+				t.Fatalf("%d tips with keys took %d statements, want at most %d: their keys were not looked up together", n, statements, limit)
+			}
+		})
+	}
+}
+
 // TestRoutingIndexesNewCases: intake leaves a new case's search document
 // and figures to its routing task, which writes exactly those the
 // reference refresh computes from the database, for every channel, with

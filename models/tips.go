@@ -231,9 +231,6 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	if in.IdempotencyKey != "" {
 		h, rh := s.keyedHash("idempotency", in.IdempotencyKey), s.requestHash(in)
 		keyHash, reqHash = &h, &rh
-		if r, err := s.replay(ctx, in.IdempotencyKey, h, rh); !errors.Is(err, ErrNotFound) {
-			return r, err
-		}
 	}
 	catID, err := s.activeCategoryID(ctx, in.Category)
 	if errors.Is(err, ErrNotFound) {
@@ -287,9 +284,20 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 			return TipReceipt{}, fmt.Errorf("seal contact: %w", err)
 		}
 	}
-	t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, enteredBy: in.EnteredBy, done: make(chan intakeSignal, 1)}
-	err = s.storeTip(t)
-	if errors.Is(err, gorm.ErrDuplicatedKey) && keyHash != nil {
+	store := func() (*newTip, error) {
+		t := &newTip{ctx: ctx, now: now, tip: tip, files: in.Files, enteredBy: in.EnteredBy, done: make(chan intakeSignal, 1)}
+		return t, s.storeTip(t)
+	}
+	t, err := store()
+	if errors.Is(err, errKeySeen) {
+		// A stored tip holds the key: this is a replay or a reuse, or the
+		// key has passed its window, and replay has just forgotten it.
+		if r, err := s.replay(ctx, in.IdempotencyKey, *keyHash, *reqHash); !errors.Is(err, ErrNotFound) {
+			return r, err
+		}
+		t, err = store()
+	}
+	if keyHash != nil && (errors.Is(err, gorm.ErrDuplicatedKey) || errors.Is(err, errKeySeen)) {
 		return s.replay(ctx, in.IdempotencyKey, *keyHash, *reqHash) // lost a race with the same key
 	}
 	if errors.Is(err, gorm.ErrDuplicatedKey) && sourceRef != nil {
