@@ -159,6 +159,33 @@ func (p *proc) exited() bool {
 	}
 }
 
+// stacks stops a Go process with SIGQUIT, which makes it print every
+// goroutine's stack, and returns the stacks that pass through Jianfu's own
+// packages (at most ~8 KB), for a failure that looks like a hang.
+func (p *proc) stacks() string {
+	from, _ := os.Stat(p.log)
+	p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.kill()
+	}
+	b, _ := os.ReadFile(p.log)
+	if from != nil && int64(len(b)) >= from.Size() {
+		b = b[from.Size():]
+	}
+	var out strings.Builder
+	for _, g := range strings.Split(string(b), "\n\n") {
+		if strings.HasPrefix(g, "goroutine ") && strings.Contains(g, "jianfu/") && out.Len() < 8000 {
+			if len(g) > 1500 {
+				g = g[:1500] + "\n\t..."
+			}
+			out.WriteString(g + "\n\n")
+		}
+	}
+	return out.String()
+}
+
 // tail is the end of the process's log, for failure messages.
 func (p *proc) tail() string {
 	b, _ := os.ReadFile(p.log)
