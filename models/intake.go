@@ -17,12 +17,12 @@ import (
 // multi-row INSERT per table: a burst of n tips costs one commit and six
 // statements (four INSERTs, two id read-backs) instead of n of each, and
 // the Idempotency-Keys the batch carries are looked up in one query before
-// it. Nobody waits on purpose: a lone tip is
-// written at once, and a tip only waits for a transaction already under
-// way. The request that finds a writer's place free writes; when it is done
-// it hands whatever arrived meanwhile to the first of those requests, which
-// writes it in turn, so no goroutine lives beyond its request. Every
-// request still answers only after its own rows are committed.
+// it. Nobody waits on purpose: a lone tip is written at once, and a tip
+// only waits for a transaction already under way. The request that finds a
+// writer's place free writes; when it is done it hands whatever arrived
+// meanwhile to the first of those requests, which writes it in turn, so no
+// goroutine lives beyond its request. Every request still answers only
+// after its own rows are committed.
 
 // maxIntakeBatch bounds one transaction: 32 tips of at most 5000
 // characters stay far below MySQL's default packet limit.
