@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"jianfu/apptest"
+	"jianfu/models"
 	"jianfu/testenv"
 )
 
@@ -190,6 +191,43 @@ func TestIdempotencyWindow(t *testing.T) {
 				if res.Status != 400 || code != "validation_failed" || !han.MatchString(fields["Idempotency-Key"]) {
 					t.Errorf("key %q: %d %s", bad, res.Status, trim(res.Raw))
 				}
+			}
+		})
+	}
+}
+
+// TestReplayAfterDeactivation: a tip's township deactivated within the
+// key's window does not turn its sender's retry into an error: the retry
+// gets its receipt back, while a new tip naming that township is refused.
+func TestReplayAfterDeactivation(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true})
+			app.CreateUnit(t, "T02", "东坝镇", models.UnitTownship)
+			c := app.Client()
+			tip := validTip()
+			tip["township"] = "T02"
+			first := c.JSON(t, http.MethodPost, "/api/v1/tips", tip, "Idempotency-Key", "retry-after-deactivation-1")
+			if first.Status != http.StatusCreated {
+				t.Fatalf("first: %d %s", first.Status, trim(first.Raw))
+			}
+			off := false
+			if _, err := app.Store.UpdateUnit(t.Context(), "T02", models.UnitUpdate{Active: &off}); err != nil {
+				t.Fatal(err)
+			}
+			again := c.JSON(t, http.MethodPost, "/api/v1/tips", tip, "Idempotency-Key", "retry-after-deactivation-1")
+			if again.Status != http.StatusOK || again.Body["receipt"] != first.Body["receipt"] {
+				t.Fatalf("retry: %d %s, want 200 with the first receipt", again.Status, trim(again.Raw))
+			}
+			other := attackerTip()
+			other["township"] = "T02"
+			assertKeyReused(t, "another tip with the key", c.JSON(t, http.MethodPost, "/api/v1/tips", other, "Idempotency-Key", "retry-after-deactivation-1"))
+			res := c.JSON(t, http.MethodPost, "/api/v1/tips", tip, "Idempotency-Key", "retry-after-deactivation-2")
+			if code, _, fields := apiErr(res); res.Status != http.StatusBadRequest || code != "validation_failed" || !han.MatchString(fields["township"]) {
+				t.Fatalf("new tip naming the deactivated township: %d %s", res.Status, trim(res.Raw))
+			}
+			if n := rowCounts(t, openDB(t, app))["tips"]; n != 1 {
+				t.Fatalf("%d tips, want 1", n)
 			}
 		})
 	}

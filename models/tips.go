@@ -232,9 +232,20 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 		h, rh := s.keyedHash("idempotency", in.IdempotencyKey), s.requestHash(in)
 		keyHash, reqHash = &h, &rh
 	}
+	// A category or township deactivated since a tip was stored must not
+	// turn its sender's retry into an error: a keyed request that names
+	// one is answered as a replay when it is one.
+	unlessReplay := func(refusal error) (TipReceipt, error) {
+		if keyHash != nil {
+			if r, err := s.replay(ctx, in.IdempotencyKey, *keyHash, *reqHash); !errors.Is(err, ErrNotFound) {
+				return r, err
+			}
+		}
+		return TipReceipt{}, refusal
+	}
 	catID, err := s.activeCategoryID(ctx, in.Category)
 	if errors.Is(err, ErrNotFound) {
-		return TipReceipt{}, invalid("category", "问题类别不存在，请从列表中选择")
+		return unlessReplay(invalid("category", "问题类别不存在，请从列表中选择"))
 	} else if err != nil {
 		return TipReceipt{}, err
 	}
@@ -242,7 +253,7 @@ func (s *Store) CreateTip(ctx context.Context, in TipInput) (TipReceipt, error) 
 	if in.Township != "" {
 		id, err := s.activeTownshipID(ctx, in.Township)
 		if errors.Is(err, ErrNotFound) {
-			return TipReceipt{}, invalid("township", "乡镇（街道）不存在，请从列表中选择")
+			return unlessReplay(invalid("township", "乡镇（街道）不存在，请从列表中选择"))
 		} else if err != nil {
 			return TipReceipt{}, err
 		}
