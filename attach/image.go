@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 )
 
 // Images are cleaned by allowlist: what a viewer needs to draw the picture
@@ -68,7 +69,7 @@ func CleanJPEG(data []byte) ([]byte, error) {
 		case marker == 0xD9: // EOI
 			out = append(out, 0xFF, 0xD9)
 			if jfif {
-				out = append(out[:2], append(append([]byte{}, jfifAPP0...), out[2:]...)...)
+				out = slices.Insert(out, 2, jfifAPP0...) // in place: out was made with room for it
 			}
 			return out, nil
 		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0xD8: // no length
