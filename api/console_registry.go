@@ -232,13 +232,21 @@ func readConsoleImport(c *gin.Context) ([]byte, string, error) {
 type warningsPageData struct {
 	consolePage
 	Warnings []registry.Warning
-	Unit     string
-	Rule     string
-	Rules    map[string]string
+	Total    int
+	// NextURL and FirstURL lead to the next page and back to the first
+	// ("" where there is none).
+	NextURL, FirstURL string
+	Unit              string
+	Rule              string
+	Rules             map[string]string
 }
 
-// warningsPage is GET /console/warnings?unit=&rule=: every warning, or a
-// unit's (the unit's page of warnings); a liaison sees their own unit's.
+// warningsPerPage is how many warnings the console lists on a page.
+const warningsPerPage = 100
+
+// warningsPage is GET /console/warnings?unit=&rule=&cursor=: every warning,
+// or a unit's (the unit's page of warnings), a hundred a page; a liaison
+// sees their own unit's. A cursor no page gave out starts at the first.
 func (con *console) warningsPage(c *gin.Context) {
 	wp := registry.WarningParams{Unit: strings.TrimSpace(c.Query("unit")), Rule: c.Query("rule")}
 	if _, ok := registry.RuleNames[wp.Rule]; wp.Rule != "" && !ok {
@@ -249,10 +257,32 @@ func (con *console) warningsPage(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	cursor := c.Query("cursor")
+	page, next, err := registry.WarningsPage(ws, cursor, warningsPerPage)
+	if err != nil {
+		cursor = ""
+		page, next, _ = registry.WarningsPage(ws, "", warningsPerPage)
+	}
+	pageURL := func(cursor string) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"unit": wp.Unit, "rule": wp.Rule, "cursor": cursor} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		return "/console/warnings?" + q.Encode()
+	}
+	d := warningsPageData{Warnings: page, Total: len(ws), Unit: wp.Unit, Rule: wp.Rule, Rules: registry.RuleNames}
+	if next != "" {
+		d.NextURL = pageURL(next)
+	}
+	if cursor != "" {
+		d.FirstURL = pageURL("")
+	}
 	title := "智能预警"
 	if wp.Unit != "" && len(ws) > 0 {
 		title = ws[0].UnitName + "的预警"
 	}
-	con.render(c, http.StatusOK, "warnings", warningsPageData{consolePage: con.page(c, title, "warnings"),
-		Warnings: ws, Unit: wp.Unit, Rule: wp.Rule, Rules: registry.RuleNames})
+	d.consolePage = con.page(c, title, "warnings")
+	con.render(c, http.StatusOK, "warnings", d)
 }

@@ -3,8 +3,10 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -251,6 +253,69 @@ func TestReportMatchesMonitoringAPI(t *testing.T) {
 			res = leader.JSON(t, "GET", fmt.Sprintf("/api/v1/stats/report?year=%d", year-1), nil)
 			if !strings.Contains(string(res.Raw), "同比下降无数据") {
 				t.Errorf("last year's report without a baseline:\n%s", res.Raw)
+			}
+		})
+	}
+}
+
+// TestWarningsPaged: 101 warnings come a page at a time, in the API (with
+// the total and a cursor to the next page) and on the console's page (a
+// hundred, then the last one); bad paging input is refused naming its field.
+func TestWarningsPaged(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			app := startConsoleApp(t, b, apptest.Options{NoWorker: true})
+			office := app.Login(t, "office1", consolePassword)
+			var csv strings.Builder
+			csv.WriteString("单位,名称,主管单位,状态,要求\n")
+			for i := range 101 {
+				fmt.Fprintf(&csv, "T02,东关街道打卡群%03d,东关街道,在用,打卡签到\n", i)
+			}
+			if res := importFile(t, office, app.URL, "groups", "groups.csv", []byte(csv.String())); res.Status != http.StatusCreated {
+				t.Fatalf("import: %d %s", res.Status, res.Raw)
+			}
+
+			var walked []string
+			cursor := ""
+			for pages := 1; ; pages++ {
+				res := office.JSON(t, "GET", "/api/v1/warnings?rule=forbidden_demand&cursor="+cursor, nil)
+				page := items(t, res)
+				if len(page) > 50 || pages > 3 || res.Body["total"] != float64(101) {
+					t.Fatalf("page %d: %d warnings, total %v", pages, len(page), res.Body["total"])
+				}
+				for _, w := range page {
+					walked = append(walked, w["id"].(string))
+				}
+				if cursor = res.Body["next_cursor"].(string); cursor == "" {
+					break
+				}
+			}
+			if len(walked) != 101 || len(slices.Compact(slices.Sorted(slices.Values(walked)))) != 101 {
+				t.Fatalf("the pages gave %d warnings, %d of them different; want 101", len(walked), len(slices.Compact(slices.Sorted(slices.Values(walked)))))
+			}
+			for _, bad := range []struct{ query, field string }{{"cursor=%25%25", "cursor"}, {"limit=0", "limit"}, {"limit=101", "limit"}} {
+				res := office.JSON(t, "GET", "/api/v1/warnings?"+bad.query, nil)
+				if _, _, fields := apiErr(res); res.Status != http.StatusBadRequest || !han.MatchString(fields[bad.field]) {
+					t.Errorf("%s: %d %s, want 400 naming %s", bad.query, res.Status, res.Raw, bad.field)
+				}
+			}
+
+			page := newConsoleClient(app)
+			page.login(t, "office1")
+			res := page.get(t, "/console/warnings?rule=forbidden_demand")
+			mustStatus(t, "warnings page", res, http.StatusOK)
+			mustContain(t, "warnings page", res, "预警 101 条", "下一页")
+			if n := bytes.Count(res.Raw, []byte("data-warning=")); n != 100 {
+				t.Fatalf("the first page lists %d warnings, want 100", n)
+			}
+			next := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindSubmatch(res.Raw)
+			if next == nil {
+				t.Fatal("no link to the next page")
+			}
+			res = page.get(t, html.UnescapeString(string(next[1])))
+			mustContain(t, "second page", res, "预警 101 条", "回到第一页")
+			if n := bytes.Count(res.Raw, []byte("data-warning=")); n != 1 || bytes.Contains(res.Raw, []byte(`rel="next"`)) {
+				t.Fatalf("the second page lists %d warnings (want 1) or links further", n)
 			}
 		})
 	}

@@ -3,8 +3,11 @@ package registry
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -138,10 +141,59 @@ func (s *Store) AllWarnings(ctx context.Context) ([]Warning, error) {
 		}
 		ws = append(ws, w...)
 	}
-	slices.SortStableFunc(ws, func(a, b Warning) int {
-		return cmp.Or(cmp.Compare(levelRank(a.Level), levelRank(b.Level)), cmp.Compare(a.Unit, b.Unit), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortStableFunc(ws, func(a, b Warning) int { return a.place().compare(b.place()) })
 	return ws, nil
+}
+
+// warningPlace is a warning's place in the order of AllWarnings: alerts
+// first, then by unit and id.
+type warningPlace struct {
+	rank     int
+	unit, id string
+}
+
+func (w Warning) place() warningPlace { return warningPlace{levelRank(w.Level), w.Unit, w.ID} }
+
+func (a warningPlace) compare(b warningPlace) int {
+	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.unit, b.unit), cmp.Compare(a.id, b.id))
+}
+
+// ErrBadCursor answers a cursor that no page of warnings gave out.
+var ErrBadCursor = errors.New("warnings: bad cursor")
+
+// WarningsPage is the page of ws (in their order) after cursor, at most
+// limit long, and the cursor of the next page ("" after the last). The
+// cursor names the place of the page's last warning, not its index, so
+// the next page goes on from there even when warnings have ended or begun
+// meanwhile (they are computed anew for each page).
+func WarningsPage(ws []Warning, cursor string, limit int) (page []Warning, next string, err error) {
+	start := 0
+	if cursor != "" {
+		after, ok := decodeWarningCursor(cursor)
+		if !ok {
+			return nil, "", ErrBadCursor
+		}
+		start = sort.Search(len(ws), func(i int) bool { return ws[i].place().compare(after) > 0 })
+	}
+	end := min(len(ws), start+max(limit, 1))
+	if end < len(ws) {
+		p := ws[end-1].place()
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(p.rank) + "\n" + p.unit + "\n" + p.id))
+	}
+	return ws[start:end], next, nil
+}
+
+func decodeWarningCursor(c string) (warningPlace, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return warningPlace{}, false
+	}
+	parts := strings.Split(string(b), "\n")
+	if len(parts) != 3 {
+		return warningPlace{}, false
+	}
+	rank, err := strconv.Atoi(parts[0])
+	return warningPlace{rank, parts[1], parts[2]}, err == nil
 }
 
 // liaisonMaySee: a repeat warning counts tips that may not have reached
