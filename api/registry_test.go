@@ -290,8 +290,8 @@ func TestWarningsPaged(t *testing.T) {
 					break
 				}
 			}
-			if len(walked) != 101 || len(slices.Compact(slices.Sorted(slices.Values(walked)))) != 101 {
-				t.Fatalf("the pages gave %d warnings, %d of them different; want 101", len(walked), len(slices.Compact(slices.Sorted(slices.Values(walked)))))
+			if distinct := len(slices.Compact(slices.Sorted(slices.Values(walked)))); len(walked) != 101 || distinct != 101 {
+				t.Fatalf("the pages gave %d warnings, %d of them different; want 101", len(walked), distinct)
 			}
 			for _, bad := range []struct{ query, field string }{{"cursor=%25%25", "cursor"}, {"limit=0", "limit"}, {"limit=101", "limit"}} {
 				res := office.JSON(t, "GET", "/api/v1/warnings?"+bad.query, nil)

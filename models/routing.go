@@ -23,7 +23,7 @@ type Suggestion struct {
 // maxIntakeBatch cases each) claimed in one transaction: 16 on MySQL, 4
 // on SQLite, whose one writer connection keeps intake waiting for as long
 // as a routing transaction runs (bench/notes.md §10: its p99 under load
-// fell from 100–115 to about 70 ms, the throughput unchanged).
+// fell from 100–115 to about 70 ms, its throughput within the spread).
 func (s *Store) routeRows() int {
 	if s.dialect == "sqlite" {
 		return 4
