@@ -39,10 +39,8 @@ func auditFilter(c *gin.Context) (audit.Filter, error) {
 			return f, fieldError("cursor", "翻页参数不正确")
 		}
 	}
-	if v := c.Query("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 500 {
-			return f, fieldError("limit", "每页条数应为1至500")
-		}
+	if f.Limit, err = queryInt(c, "limit", f.Limit, 1, 500, "每页条数应为1至500"); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -50,13 +50,10 @@ func (con *console) dashboard(c *gin.Context) {
 	for y := d.Year; y > d.Year-5; y-- {
 		d.Years = append(d.Years, y)
 	}
-	if v := c.Query("year"); v != "" {
-		y, err := strconv.Atoi(v)
-		if err != nil || y < 2000 || y > d.Year {
-			fail(c, fieldError("year", "年份不正确"))
-			return
-		}
-		d.Year = y
+	var err error
+	if d.Year, err = queryInt(c, "year", d.Year, 2000, d.Year, "年份不正确"); err != nil {
+		fail(c, err)
+		return
 	}
 	from, to := models.YearPeriod(d.Year)
 	if d.Year == now.Year() {

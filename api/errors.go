@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,6 +27,20 @@ func newError(status int, code, msg string) *apiError {
 
 func fieldError(field, msg string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: msg, Fields: map[string]string{field: msg}}
+}
+
+// queryInt reads the integer query parameter name: def when it is absent,
+// and a 400 naming it (msg) when it is not a whole number from lo to hi.
+func queryInt(c *gin.Context, name string, def, lo, hi int, msg string) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fieldError(name, msg)
+	}
+	return n, nil
 }
 
 var (

@@ -84,12 +84,9 @@ func (s *Server) listRegistry(c *gin.Context) {
 func registryListParams(c *gin.Context, kind string) (registry.ListParams, error) {
 	lp := registry.ListParams{Kind: kind, Unit: strings.TrimSpace(c.Query("unit")), Status: c.Query("status"),
 		Demand: c.Query("demand") == "1" || c.Query("demand") == "true"}
-	if v := c.Query("year"); v != "" {
-		y, err := strconv.Atoi(v)
-		if err != nil || y < 2000 || y > 2100 {
-			return lp, fieldError("year", "年份应为四位数字，如 2026")
-		}
-		lp.Year = y
+	var err error
+	if lp.Year, err = queryInt(c, "year", 0, 2000, 2100, "年份应为四位数字，如 2026"); err != nil {
+		return lp, err
 	}
 	if lp.Status != "" {
 		if _, ok := registry.StatusNames[lp.Status]; !ok {
@@ -291,16 +288,10 @@ func (s *Server) adminReplaceQuotas(c *gin.Context) {
 // getMonitoring answers GET /api/v1/stats/monitoring?year=: the registry's
 // figures of a year (压减率 and the rest), the numbers the report prints.
 func (s *Server) getMonitoring(c *gin.Context) {
-	y := 0
-	if v := c.Query("year"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 2000 || n > 2100 {
-			fail(c, fieldError("year", "年份应为四位数字，如 2026"))
-			return
-		}
-		y = n
-	} else {
-		y = s.Store.Now().In(models.Shanghai()).Year()
+	y, err := queryInt(c, "year", s.Store.Now().In(models.Shanghai()).Year(), 2000, 2100, "年份应为四位数字，如 2026")
+	if err != nil {
+		fail(c, err)
+		return
 	}
 	f, err := s.registry().Figures(c.Request.Context(), y)
 	if err != nil {

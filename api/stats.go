@@ -33,9 +33,9 @@ func statsParams(c *gin.Context) (models.StatsParams, error) {
 	p.UnitCode = strings.TrimSpace(c.Query("unit"))
 	from, to, year := c.Query("from"), c.Query("to"), c.Query("year")
 	if year != "" {
-		y, err := strconv.Atoi(year)
-		if err != nil || y < 2000 || y > 2100 {
-			return p, fieldError("year", "年份应为四位数字，如 2025")
+		y, err := queryInt(c, "year", 0, 2000, 2100, "年份应为四位数字，如 2025")
+		if err != nil {
+			return p, err
 		}
 		if from != "" || to != "" {
 			return p, fieldError("year", "year 不能与 from、to 同时使用")

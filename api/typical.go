@@ -67,12 +67,9 @@ func typicalListParams(c *gin.Context) (models.TypicalListParams, error) {
 		}
 		p.Before = n
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return p, fieldError("limit", "limit 应为 1 到 100")
-		}
-		p.Limit = n
+	var err error
+	if p.Limit, err = queryInt(c, "limit", p.Limit, 1, 100, "limit 应为 1 到 100"); err != nil {
+		return p, err
 	}
 	return p, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -21,14 +20,10 @@ func (s *Server) listWarnings(c *gin.Context) {
 		fail(c, fieldError("rule", "rule 应为 quota_near、quota_exceeded、unplanned_inspection、forbidden_demand、hotspot 或 repeat_during_rectification"))
 		return
 	}
-	limit := 50
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			fail(c, fieldError("limit", "limit 应为 1 到 100"))
-			return
-		}
-		limit = n
+	limit, err := queryInt(c, "limit", 50, 1, 100, "limit 应为 1 到 100")
+	if err != nil {
+		fail(c, err)
+		return
 	}
 	ws, err := s.registry().Warnings(c.Request.Context(), principal(c), wp)
 	if err != nil {
