@@ -495,3 +495,44 @@ func TestRoutingTakesOldRows(t *testing.T) {
 		})
 	}
 }
+
+// TestRoutingReadsNoNewCaseBack bounds the statements of a routing
+// transaction: the read models of cases untouched since intake are written
+// from the rows routing has just read (indexNewCases), where the refresh
+// at commit reads the texts, counts, stage changes and stored documents
+// and facts back (bench/notes.md §12).
+func TestRoutingReadsNoNewCaseBack(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFlow(t, b)
+			for i := range f.s.routeRows() {
+				_, err := f.s.CreateTip(f.ctx, numberedTip(i))
+				f.must("tip", err)
+			}
+			var ids []string
+			for _, r := range f.routing() {
+				ids = append(ids, r.Task().ID)
+			}
+			ids = ids[:f.s.routeRows()] // the tasks one transaction claims
+			before := f.s.queries.Load()
+			f.must("route", f.s.RouteTips(f.ctx, ids))
+			statements := f.s.queries.Load() - before
+			// Claim, mark done, cases, rules, units, suggestions, notes;
+			// then which cases are new, their documents (twice in SQLite,
+			// for FTS5), facts and rollups.
+			limit := int64(7 + 4)
+			if b.Embedded() {
+				limit++
+			}
+			if statements > limit {
+				t.Fatalf("routing %d new cases took %d statements, want at most %d: their read models were read back", len(ids), statements, limit)
+			}
+			var docs, facts int64
+			f.s.db.Model(&CaseSearch{}).Count(&docs)
+			f.s.db.Model(&CaseStat{}).Count(&facts)
+			if docs < int64(len(ids)) || facts < int64(len(ids)) {
+				t.Fatalf("routing left %d documents and %d case facts for %d new cases", docs, facts, len(ids))
+			}
+		})
+	}
+}

@@ -88,16 +88,12 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	if err := w.tx.Model(&OutboxTask{}).Where("id IN ?", claimed).Update("done_at", w.now).Error; err != nil {
 		return fmt.Errorf("mark routing tasks done: %w", err)
 	}
-	var cases []struct {
-		ID, CategoryID                 uint64
-		TownshipID                     *uint64
-		Stage                          string
-		Title, Content, ImplicatedUnit string
-	}
+	var cases []routedCase
 	// Locked before anything else is read: a staff action on one of
 	// these cases (which locks it too) commits before this reads its read
 	// models below, or waits for this transaction.
-	if err := w.tx.Table("cases").Select("cases.id, cases.category_id, cases.township_id, cases.stage, tips.title, tips.content, tips.implicated_unit").
+	if err := w.tx.Table("cases").Select("cases.id, cases.category_id, cases.township_id, cases.merged_into_id, cases.stage, cases.created_at,"+
+		" tips.channel, tips.title, tips.content, tips.implicated_unit").
 		Joins("JOIN tips ON tips.id = cases.tip_id").Where("cases.id IN ?", caseIDs).Clauses(forUpdate).Scan(&cases).Error; err != nil {
 		return fmt.Errorf("load cases to route: %w", err)
 	}
@@ -181,10 +177,14 @@ func (s *Store) routeChunk(w *txWork, ids []uint64, created map[uint64]int64) er
 	if err := w.tx.Create(&events).Error; err != nil {
 		return fmt.Errorf("note routing: %w", err)
 	}
-	// Intake leaves the read models of new cases to this task: commit
-	// refreshes the routed cases' search documents and figures (the
-	// routing notes themselves change neither), hundreds of cases a
-	// statement instead of a few a batch at intake.
+	// Intake leaves the read models of new cases to this task, hundreds
+	// of cases a statement instead of a few a batch at intake: written
+	// here from the rows just read for a case nothing has touched since
+	// intake, by commit's refresh for the others (the routing notes
+	// themselves change neither text nor figures).
+	if err := s.indexNewCases(w, cases); err != nil {
+		return err
+	}
 	for i, c := range cases {
 		in, ok := autoDispatch(c.TownshipID, matches[i], units)
 		if !ok || c.Stage != StageCollect {
