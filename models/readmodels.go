@@ -23,7 +23,8 @@ import (
 //
 // One exception: intake. A new case's first event leaves its read models
 // to the case's routing task (routing.go), which runs within a second or
-// two and refreshes every case it routes, hundreds a transaction: done in
+// two and indexes the cases it routes, hundreds a transaction (from its
+// own rows where nothing has touched a case since: indexNewCases): done in
 // each intake batch of a few tips, the search documents and rollup rows
 // cost intake a quarter of its throughput (bench/notes.md §8). Until then
 // the case is in the queue and its own pages but not yet in search or in
