@@ -129,10 +129,11 @@ type routedCase struct {
 // to the refresh, which this must equal (TestRoutingIndexesNewCases). w
 // holds the cases locked.
 func (s *Store) indexNewCases(w *txWork, cases []routedCase) error {
+	var untouched []routedCase
 	var ids []uint64
 	for _, c := range cases {
 		if c.Stage == StageCollect && c.MergedIntoID == nil {
-			ids = append(ids, c.ID)
+			untouched, ids = append(untouched, c), append(ids, c.ID)
 		}
 	}
 	if len(ids) == 0 {
@@ -150,8 +151,8 @@ func (s *Store) indexNewCases(w *txWork, cases []routedCase) error {
 	var docs, facts []any // case id, value, …
 	var fresh []uint64
 	deltas := map[rollupKey]*statsVec{}
-	for _, c := range cases {
-		if c.Stage != StageCollect || c.MergedIntoID != nil || known[c.ID] {
+	for _, c := range untouched {
+		if known[c.ID] {
 			continue
 		}
 		f := newCaseFacts(c)
