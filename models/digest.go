@@ -178,11 +178,8 @@ func (s *Store) insertDigest(tx *gorm.DB, d Digest) (bool, error) {
 	if s.dialect == "mysql" {
 		conflict = "ON DUPLICATE KEY UPDATE id = id" // 0 rows affected for a duplicate
 	}
-	if d.Items == "" {
-		d.Items = "[]"
-	}
-	res := tx.Exec("INSERT INTO digests (scope, week, status, items, created_at, claimed_at, claim_token) VALUES (?, ?, ?, ?, ?, ?, ?) "+conflict,
-		d.Scope, d.Week, d.Status, d.Items, d.CreatedAt, d.ClaimedAt, d.ClaimToken)
+	res := tx.Exec("INSERT INTO digests (scope, week, status, created_at, claimed_at, claim_token) VALUES (?, ?, ?, ?, ?, ?) "+conflict,
+		d.Scope, d.Week, d.Status, d.CreatedAt, d.ClaimedAt, d.ClaimToken)
 	return res.RowsAffected == 1, res.Error
 }
 

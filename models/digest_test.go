@@ -569,3 +569,64 @@ func TestBatchNotice(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchNoticeCostIsFlat: filing a notice into a person's batch sends
+// as much to the database on the batch's 303rd notice as on its second.
+// The notices were once a JSON array on the batch row, read and written
+// whole by every filing; under the cluster test's bursts, office batches
+// of thousands of notices made the drain take minutes.
+func TestBatchNoticeCostIsFlat(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := digestStore(t, b)
+			f := newFixture(t, s)
+			u := f.unit("T01", "城关镇")
+			l1 := f.user("liaison1", RoleLiaison, &u, "l1@town.example.gov.cn")
+			c, a := f.rectifying(u, "逾期", endOfDay(12), AssignmentPending)
+			// file files one more overdue notice and returns the bytes of
+			// the statements (arguments written out) that filing it sent.
+			file := func() int {
+				t.Helper()
+				ev := Event{CaseID: c.ID, At: digestNow.UTC(), Kind: EventOverdue, Actor: ActorSystem, FromStage: c.Stage, ToStage: c.Stage, Data: "{}"}
+				if err := s.db.Create(&ev).Error; err != nil {
+					t.Fatal(err)
+				}
+				p := NoticePayload{Kind: EventOverdue, CaseID: c.ID, EventID: ev.ID, AssignmentID: a.ID}
+				var id uint64
+				if err := s.write(ctx, func(w *txWork) error {
+					err := w.add(TaskNotify, QueueMail, p, time.Time{})
+					id = w.tasks[0].ID
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				var stmts []string
+				s.capture.Store(&stmts)
+				defer s.capture.Store(nil)
+				if err := s.BatchNotice(ctx, id, p, time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, st := range stmts {
+					n += len(st)
+				}
+				return n
+			}
+			file() // opens the batch and queues its task
+			second := file()
+			for range 300 {
+				file()
+			}
+			// A few bytes more for ids with more digits, not the batch.
+			if last := file(); last > second+100 {
+				t.Fatalf("filing the 303rd notice sent %d bytes, the second %d: filing grows with the batch", last, second)
+			}
+			// Still one line for the one assignment, however many notices.
+			batch, err := s.NoticeBatch(ctx, NoticeBatchPayload{UserID: l1.ID, Day: "2026-05-13"})
+			if err != nil || len(batch.Items) != 1 {
+				t.Fatalf("batch of 303 notices about one assignment: %d items (%v), want 1", len(batch.Items), err)
+			}
+		})
+	}
+}

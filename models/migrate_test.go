@@ -197,3 +197,63 @@ func TestMigrationKilledBetweenDDLAndVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticeBatchEntriesMigration: step 110 moves the notices of the
+// batches not yet sent from the JSON column into rows, so a batch pending
+// at the upgrade still lists them.
+func TestNoticeBatchEntriesMigration(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openEmpty(t, b)
+			ms, err := Migrations(s.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.lockMigrations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.Version >= 110 {
+					break
+				}
+				if err := s.migrateStep(ctx, c, m); err != nil {
+					t.Fatalf("%03d_%s: %v", m.Version, m.Name, err)
+				}
+			}
+			c.release()
+			digest := func(scope, status, items string) uint64 {
+				t.Helper()
+				if err := s.db.Exec("INSERT INTO digests (scope, week, status, items, created_at) VALUES (?, '2026-W20', ?, ?, ?)",
+					scope, status, items, digestNow.UTC()).Error; err != nil {
+					t.Fatal(err)
+				}
+				var id uint64
+				s.db.Table("digests").Where("scope = ?", scope).Pluck("id", &id)
+				return id
+			}
+			pending := digest("notice:7:2026-05-13", DigestPending,
+				`[{"kind":"reminder","case_id":3,"event_id":11},{"kind":"overdue","case_id":4,"event_id":12,"assignment_id":5}]`)
+			digest("notice:7:2026-05-12", DigestSent, `[{"kind":"reminder","case_id":3,"event_id":10}]`)
+			digest("unit:T01", DigestPending, "[]")
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got []NoticeBatchEntry
+			if err := s.db.Order("event_id").Find(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := []NoticeBatchEntry{{DigestID: pending, EventID: 11, Kind: EventReminder, CaseID: 3},
+				{DigestID: pending, EventID: 12, AssignmentID: 5, Kind: EventOverdue, CaseID: 4}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("entries after the migration\n have %+v\n want %+v", got, want)
+			}
+			var counts []int
+			s.db.Model(&Digest{}).Order("id").Pluck("entry_count", &counts)
+			if !reflect.DeepEqual(counts, []int{2, 0, 0}) {
+				t.Errorf("entry counts %v, want [2 0 0]", counts)
+			}
+		})
+	}
+}

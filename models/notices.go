@@ -3,7 +3,6 @@ package models
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -208,13 +207,14 @@ func (s *Store) fileNotice(w *txWork, userID uint64, p NoticePayload, delay time
 		if row.Status != DigestPending {
 			continue // that day's mail is out or going out
 		}
-		var items []NoticePayload
-		if err := json.Unmarshal([]byte(row.Items), &items); err != nil {
-			return fmt.Errorf("read notice batch %s: %w", k.Scope, err)
+		res := w.tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&NoticeBatchEntry{DigestID: row.ID,
+			EventID: p.EventID, AssignmentID: p.AssignmentID, Kind: p.Kind, CaseID: p.CaseID})
+		if res.Error != nil {
+			return fmt.Errorf("add to notice batch %s: %w", k.Scope, res.Error)
 		}
-		if !slices.Contains(items, p) {
-			b, _ := json.Marshal(append(items, p))
-			if err := w.tx.Model(&Digest{}).Where("id = ?", row.ID).Update("items", string(b)).Error; err != nil {
+		if res.RowsAffected == 1 {
+			if err := w.tx.Model(&Digest{}).Where("id = ?", row.ID).
+				Update("entry_count", gorm.Expr("entry_count + 1")).Error; err != nil {
 				return fmt.Errorf("add to notice batch %s: %w", k.Scope, err)
 			}
 		}
@@ -254,10 +254,10 @@ type NoticeItem struct {
 	WorkdaysOverdue int
 }
 
-// NoticeBatch loads a batch for sending, in four queries whatever its size:
-// the row, the recipient, the assignments and the cases. Items whose
-// assignment was accepted, or whose case has moved on or closed, are
-// dropped: the reminder has been answered.
+// NoticeBatch loads a batch for sending, in five queries whatever its size:
+// the row, its entries, the recipient, the assignments and the cases.
+// Items whose assignment was accepted, or whose case has moved on or
+// closed, are dropped: the reminder has been answered.
 func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBatch, error) {
 	now := s.clock()
 	db := s.db.WithContext(ctx)
@@ -269,8 +269,8 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 	if err := db.Where("scope = ? AND week = ?", k.Scope, k.Week).Take(&row).Error; err != nil {
 		return NoticeBatch{}, interpret(err, "load notice batch "+k.Scope)
 	}
-	var notices []NoticePayload
-	if err := json.Unmarshal([]byte(row.Items), &notices); err != nil {
+	var notices []NoticeBatchEntry
+	if err := db.Where("digest_id = ?", row.ID).Find(&notices).Error; err != nil {
 		return NoticeBatch{}, fmt.Errorf("read notice batch %s: %w", k.Scope, err)
 	}
 	b := NoticeBatch{At: now, Day: p.Day}

@@ -263,21 +263,33 @@ type Digest struct {
 	Scope  string `gorm:"size:40;not null"`
 	Week   string `gorm:"size:8;not null"`  // ISO week in Asia/Shanghai, "2026-W48"
 	Status string `gorm:"size:16;not null"` // DigestPending, DigestSending, DigestSent, DigestSkipped
-	// Items are a notice batch's notices (JSON NoticePayloads); "[]" for
-	// weekly digests, which are built when they are sent.
-	Items     string    `gorm:"type:text;not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	ClaimedAt *time.Time
-	SentAt    *time.Time
+	// EntryCount counts a notice batch's notices (NoticeBatchEntry rows; 0
+	// for weekly digests, which are built when they are sent). Filing a
+	// notice increments it: that write on the batch row is what makes a
+	// filer and the batch's sender conflict, on Galera too.
+	EntryCount int       `gorm:"not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+	ClaimedAt  *time.Time
+	SentAt     *time.Time
 	// ClaimToken is the current sender's: only it may finish or release
 	// the claim (a sender whose lease lapsed has lost it).
 	ClaimToken *string `gorm:"size:32"`
 }
 
+// NoticeBatchEntry is one notice filed into a notice batch: a row each, so
+// filing costs the same however many notices the person's day has had.
+type NoticeBatchEntry struct {
+	DigestID     uint64 `gorm:"primaryKey;autoIncrement:false"`
+	EventID      uint64 `gorm:"primaryKey;autoIncrement:false"`
+	AssignmentID uint64 `gorm:"primaryKey;autoIncrement:false"` // 0: the case's own stage
+	Kind         string `gorm:"size:32;not null"`
+	CaseID       uint64 `gorm:"not null"`
+}
+
 // AllModels lists every table's model, for schema checks.
 func AllModels() []any {
 	return []any{&Unit{}, &User{}, &Session{}, &APIToken{}, &Category{}, &RoutingRule{},
-		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &Holiday{}, &TypicalCase{}, &CaseSearch{}, &CaseStat{}, &StatsRollup{},
+		&Tip{}, &Case{}, &Assignment{}, &Attachment{}, &Event{}, &OutboxTask{}, &Digest{}, &NoticeBatchEntry{}, &Holiday{}, &TypicalCase{}, &CaseSearch{}, &CaseStat{}, &StatsRollup{},
 		&ServiceEvaluation{}, &Survey{}, &SurveyQuestion{}, &SurveyCode{}, &SurveyResponse{}, &SurveyAnswer{},
 		&Disposal{}, &VerificationPart{},
 		&LoginThrottle{}, &UserOTP{}, &RecoveryCode{}}
