@@ -254,8 +254,8 @@ type NoticeItem struct {
 	WorkdaysOverdue int
 }
 
-// NoticeBatch loads a batch for sending, in five queries whatever its size:
-// the row, its entries, the recipient, the assignments and the cases.
+// NoticeBatch loads a batch for sending, in four queries whatever its size:
+// the row, the recipient, and the assignments and cases its entries name.
 // Items whose assignment was accepted, or whose case has moved on or
 // closed, are dropped: the reminder has been answered.
 func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBatch, error) {
@@ -269,10 +269,6 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 	if err := db.Where("scope = ? AND week = ?", k.Scope, k.Week).Take(&row).Error; err != nil {
 		return NoticeBatch{}, interpret(err, "load notice batch "+k.Scope)
 	}
-	var notices []NoticeBatchEntry
-	if err := db.Where("digest_id = ?", row.ID).Find(&notices).Error; err != nil {
-		return NoticeBatch{}, fmt.Errorf("read notice batch %s: %w", k.Scope, err)
-	}
 	b := NoticeBatch{At: now, Day: p.Day}
 	var emails []string
 	if err := db.Model(&User{}).Where("id = ? AND disabled = ? AND email <> ''", p.UserID, false).Pluck("email", &emails).Error; err != nil {
@@ -280,14 +276,6 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 	}
 	if len(emails) == 1 {
 		b.To = emails[0]
-	}
-	var assignmentIDs, caseIDs []uint64
-	for _, n := range notices {
-		if n.AssignmentID != 0 {
-			assignmentIDs = append(assignmentIDs, n.AssignmentID)
-		} else {
-			caseIDs = append(caseIDs, n.CaseID)
-		}
 	}
 	type itemRow struct {
 		CaseID       uint64
@@ -298,49 +286,39 @@ func (s *Store) NoticeBatch(ctx context.Context, p NoticeBatchPayload) (NoticeBa
 		DueAt        *time.Time
 	}
 	var rows []itemRow
-	if len(assignmentIDs) > 0 {
-		var as []itemRow
-		err := waitingAssignments(db).Joins("JOIN tips ON tips.id = cases.tip_id").
-			Joins("JOIN units ON units.id = assignments.unit_id").
-			Select("assignments.case_id, assignments.id AS assignment_id, tips.title, cases.stage, units.name AS unit_name, "+
-				"assignments.due_at").
-			Where("assignments.id IN ?", assignmentIDs).Scan(&as).Error
-		if err != nil {
-			return b, fmt.Errorf("load assignments of notice batch %s: %w", k.Scope, err)
-		}
-		rows = append(rows, as...)
+	err = waitingAssignments(db).Joins("JOIN tips ON tips.id = cases.tip_id").
+		Joins("JOIN units ON units.id = assignments.unit_id").
+		Select("assignments.case_id, assignments.id AS assignment_id, tips.title, cases.stage, units.name AS unit_name, "+
+			"assignments.due_at").
+		Where("assignments.id IN (SELECT assignment_id FROM notice_batch_entries WHERE digest_id = ?)", row.ID).
+		Scan(&rows).Error
+	if err != nil {
+		return b, fmt.Errorf("load assignments of notice batch %s: %w", k.Scope, err)
 	}
-	if len(caseIDs) > 0 {
-		// A case-level notice is still live if the case is in the stage the
-		// timer was for, which its event recorded.
-		// Named fields, not an embedded itemRow: gorm maps no field of an
-		// unexported embedded struct, which left every case-level item
-		// out and marked the office's own reminders skipped.
-		var cs []struct {
-			CaseID     uint64
-			Title      string
-			Stage      string
-			DueAt      *time.Time
-			EventStage string
-		}
-		eventIDs := make([]uint64, 0, len(notices))
-		for _, n := range notices {
-			if n.AssignmentID == 0 {
-				eventIDs = append(eventIDs, n.EventID)
-			}
-		}
-		err := db.Table("cases").Joins("JOIN tips ON tips.id = cases.tip_id").
-			Joins("JOIN events ON events.case_id = cases.id").
-			Select("cases.id AS case_id, tips.title, cases.stage, cases.due_at, events.to_stage AS event_stage").
-			Where("events.id IN ? AND cases.stage <> ? AND cases.due_at IS NOT NULL", eventIDs, StageClosed).
-			Scan(&cs).Error
-		if err != nil {
-			return b, fmt.Errorf("load cases of notice batch %s: %w", k.Scope, err)
-		}
-		for _, c := range cs {
-			if c.Stage == c.EventStage {
-				rows = append(rows, itemRow{CaseID: c.CaseID, Title: c.Title, Stage: c.Stage, DueAt: c.DueAt})
-			}
+	// A case-level notice is still live if the case is in the stage the
+	// timer was for, which its event recorded.
+	// Named fields, not an embedded itemRow: gorm maps no field of an
+	// unexported embedded struct, which left every case-level item out and
+	// marked the office's own reminders skipped.
+	var cs []struct {
+		CaseID     uint64
+		Title      string
+		Stage      string
+		DueAt      *time.Time
+		EventStage string
+	}
+	err = db.Table("cases").Joins("JOIN tips ON tips.id = cases.tip_id").
+		Joins("JOIN events ON events.case_id = cases.id").
+		Select("cases.id AS case_id, tips.title, cases.stage, cases.due_at, events.to_stage AS event_stage").
+		Where("events.id IN (SELECT event_id FROM notice_batch_entries WHERE digest_id = ? AND assignment_id = 0)", row.ID).
+		Where("cases.stage <> ? AND cases.due_at IS NOT NULL", StageClosed).
+		Scan(&cs).Error
+	if err != nil {
+		return b, fmt.Errorf("load cases of notice batch %s: %w", k.Scope, err)
+	}
+	for _, c := range cs {
+		if c.Stage == c.EventStage {
+			rows = append(rows, itemRow{CaseID: c.CaseID, Title: c.Title, Stage: c.Stage, DueAt: c.DueAt})
 		}
 	}
 	cal := s.calendar.Load()
