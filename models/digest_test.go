@@ -456,6 +456,27 @@ func TestPlanAndClaimDigests(t *testing.T) {
 	}
 }
 
+// queueNotice records a notice of kind about c (and a, if any) as a timer
+// does, its event and its outbox row, and returns the row's id and the
+// task's payload.
+func queueNotice(t *testing.T, s *Store, kind string, c Case, a Assignment) (uint64, NoticePayload) {
+	t.Helper()
+	ev := Event{CaseID: c.ID, At: digestNow.UTC(), Kind: kind, Actor: ActorSystem, FromStage: c.Stage, ToStage: c.Stage, Data: "{}"}
+	if err := s.db.Create(&ev).Error; err != nil {
+		t.Fatal(err)
+	}
+	p := NoticePayload{Kind: kind, CaseID: c.ID, EventID: ev.ID, AssignmentID: a.ID}
+	var id uint64
+	if err := s.write(context.Background(), func(w *txWork) error {
+		err := w.add(TaskNotify, QueueMail, p, time.Time{})
+		id = w.tasks[0].ID
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id, p
+}
+
 func TestBatchNotice(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -470,19 +491,7 @@ func TestBatchNotice(t *testing.T) {
 
 			notice := func(kind string, c Case, a Assignment) NoticePayload {
 				t.Helper()
-				ev := Event{CaseID: c.ID, At: digestNow.UTC(), Kind: kind, Actor: ActorSystem, FromStage: c.Stage, ToStage: c.Stage, Data: "{}"}
-				if err := s.db.Create(&ev).Error; err != nil {
-					t.Fatal(err)
-				}
-				p := NoticePayload{Kind: kind, CaseID: c.ID, EventID: ev.ID, AssignmentID: a.ID}
-				var id uint64
-				if err := s.write(ctx, func(w *txWork) error {
-					err := w.add(TaskNotify, QueueMail, p, time.Time{})
-					id = w.tasks[0].ID
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
+				id, p := queueNotice(t, s, kind, c, a)
 				// Twice: a redelivery files nothing again.
 				for range 2 {
 					if err := s.BatchNotice(ctx, id, p, delay); err != nil {
@@ -588,19 +597,7 @@ func TestBatchNoticeCostIsFlat(t *testing.T) {
 			// the statements (arguments written out) that filing it sent.
 			file := func() int {
 				t.Helper()
-				ev := Event{CaseID: c.ID, At: digestNow.UTC(), Kind: EventOverdue, Actor: ActorSystem, FromStage: c.Stage, ToStage: c.Stage, Data: "{}"}
-				if err := s.db.Create(&ev).Error; err != nil {
-					t.Fatal(err)
-				}
-				p := NoticePayload{Kind: EventOverdue, CaseID: c.ID, EventID: ev.ID, AssignmentID: a.ID}
-				var id uint64
-				if err := s.write(ctx, func(w *txWork) error {
-					err := w.add(TaskNotify, QueueMail, p, time.Time{})
-					id = w.tasks[0].ID
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
+				id, p := queueNotice(t, s, EventOverdue, c, a)
 				var stmts []string
 				s.capture.Store(&stmts)
 				defer s.capture.Store(nil)
