@@ -141,26 +141,7 @@ func TestAuditorRoleMigration(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openEmpty(t, b)
-			ms, err := Migrations(s.dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.db.Exec(createVersionTable).Error; err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range ms {
-				if m.Version >= 40 {
-					break
-				}
-				for _, stmt := range strings.Split(m.SQL, ";\n") {
-					if strings.TrimSpace(stmt) != "" {
-						if err := s.db.Exec(stmt).Error; err != nil {
-							t.Fatalf("%03d: %v", m.Version, err)
-						}
-					}
-				}
-				s.db.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.Version, m.Name, time.Now().UTC())
-			}
+			migrateBelow(t, s, 40)
 			now := time.Now().UTC()
 			if err := s.db.Exec("INSERT INTO users (id, username, password_hash, role, email, created_at, updated_at) VALUES (7, 'office1', 'x', 'office', '', ?, ?)", now, now).Error; err != nil {
 				t.Fatal(err)

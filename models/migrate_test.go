@@ -198,6 +198,30 @@ func TestMigrationKilledBetweenDDLAndVersion(t *testing.T) {
 	}
 }
 
+// migrateBelow applies the steps before version to s, as an older release
+// left its database, for tests of a migration that converts data.
+func migrateBelow(t *testing.T, s *Store, version int) {
+	t.Helper()
+	ctx := context.Background()
+	ms, err := Migrations(s.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.lockMigrations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.release()
+	for _, m := range ms {
+		if m.Version >= version {
+			break
+		}
+		if err := s.migrateStep(ctx, c, m); err != nil {
+			t.Fatalf("%03d_%s: %v", m.Version, m.Name, err)
+		}
+	}
+}
+
 // TestNoticeBatchEntriesMigration: step 110 moves the notices of the
 // batches not yet sent from the JSON column into rows, so a batch pending
 // at the upgrade still lists them.
@@ -206,23 +230,7 @@ func TestNoticeBatchEntriesMigration(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openEmpty(t, b)
-			ms, err := Migrations(s.dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := s.lockMigrations(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range ms {
-				if m.Version >= 110 {
-					break
-				}
-				if err := s.migrateStep(ctx, c, m); err != nil {
-					t.Fatalf("%03d_%s: %v", m.Version, m.Name, err)
-				}
-			}
-			c.release()
+			migrateBelow(t, s, 110)
 			digest := func(scope, status, items string) uint64 {
 				t.Helper()
 				if err := s.db.Exec("INSERT INTO digests (scope, week, status, items, created_at) VALUES (?, '2026-W20', ?, ?, ?)",
