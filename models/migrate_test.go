@@ -252,8 +252,7 @@ func TestNoticeBatchEntriesMigration(t *testing.T) {
 			if err := s.db.Order("event_id").Find(&got).Error; err != nil {
 				t.Fatal(err)
 			}
-			want := []NoticeBatchEntry{{DigestID: pending, EventID: 11, Kind: EventReminder, CaseID: 3},
-				{DigestID: pending, EventID: 12, AssignmentID: 5, Kind: EventOverdue, CaseID: 4}}
+			want := []NoticeBatchEntry{{DigestID: pending, EventID: 11}, {DigestID: pending, EventID: 12, AssignmentID: 5}}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("entries after the migration\n have %+v\n want %+v", got, want)
 			}

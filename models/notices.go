@@ -208,7 +208,7 @@ func (s *Store) fileNotice(w *txWork, userID uint64, p NoticePayload, delay time
 			continue // that day's mail is out or going out
 		}
 		res := w.tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&NoticeBatchEntry{DigestID: row.ID,
-			EventID: p.EventID, AssignmentID: p.AssignmentID, Kind: p.Kind, CaseID: p.CaseID})
+			EventID: p.EventID, AssignmentID: p.AssignmentID})
 		if res.Error != nil {
 			return fmt.Errorf("add to notice batch %s: %w", k.Scope, res.Error)
 		}

@@ -282,8 +282,6 @@ type NoticeBatchEntry struct {
 	DigestID     uint64 `gorm:"primaryKey;autoIncrement:false"`
 	EventID      uint64 `gorm:"primaryKey;autoIncrement:false"`
 	AssignmentID uint64 `gorm:"primaryKey;autoIncrement:false"` // 0: the case's own stage
-	Kind         string `gorm:"size:32;not null"`
-	CaseID       uint64 `gorm:"not null"`
 }
 
 // AllModels lists every table's model, for schema checks.

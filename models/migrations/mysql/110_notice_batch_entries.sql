@@ -5,8 +5,6 @@ CREATE TABLE notice_batch_entries (
   digest_id BIGINT UNSIGNED NOT NULL,
   event_id BIGINT UNSIGNED NOT NULL,
   assignment_id BIGINT UNSIGNED NOT NULL,
-  kind VARCHAR(32) NOT NULL,
-  case_id BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (digest_id, event_id, assignment_id),
   CONSTRAINT fk_notice_batch_entries_digest FOREIGN KEY (digest_id) REFERENCES digests (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

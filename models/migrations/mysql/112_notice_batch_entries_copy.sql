@@ -1,9 +1,7 @@
 -- Data only, safe to run again: the notices of the batches not yet sent.
-INSERT IGNORE INTO notice_batch_entries (digest_id, event_id, assignment_id, kind, case_id)
-  SELECT d.id, j.event_id, j.assignment_id, j.kind, j.case_id
+INSERT IGNORE INTO notice_batch_entries (digest_id, event_id, assignment_id)
+  SELECT d.id, j.event_id, j.assignment_id
   FROM digests d, JSON_TABLE(d.items, '$[*]' COLUMNS (
-    kind VARCHAR(32) PATH '$.kind',
-    case_id BIGINT UNSIGNED PATH '$.case_id',
     event_id BIGINT UNSIGNED PATH '$.event_id',
     assignment_id BIGINT UNSIGNED PATH '$.assignment_id' DEFAULT '0' ON EMPTY)) AS j
   WHERE d.scope LIKE 'notice:%' AND d.status IN ('pending', 'sending');
