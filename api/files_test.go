@@ -259,6 +259,18 @@ func TestCheckFileKinds(t *testing.T) {
 		{"jpeg magic over garbage", "a.jpg", func(testing.TB) []byte {
 			return append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{7}, 100)...)
 		}, "", ""},
+		{"jpeg markers around no picture", "a.jpg", func(testing.TB) []byte {
+			return []byte("\xFF\xD8\xFF\xFE\x00\x23<html><script>x()</script></html>\xFF\xD9")
+		}, "", ""},
+		{"jpeg with a lossless frame", "a.jpg", func(t testing.TB) []byte {
+			data := jpegWithGPS(t)
+			i := bytes.Index(data, []byte{0xFF, 0xC0})
+			if i < 0 {
+				t.Fatal("no SOF0 in the test JPEG")
+			}
+			data[i+1] = 0xC3 // SOF3: lossless, which neither Go nor a browser draws
+			return data
+		}, "", ""},
 		{"truncated png", "a.png", func(t testing.TB) []byte { return pngWithText(t)[:60] }, "", ""},
 		{"text", "a.txt", func(testing.TB) []byte { return []byte("只是文字") }, "", ""},
 	}

@@ -38,19 +38,34 @@ func jpegKeep(marker byte, payload []byte) bool {
 	return false
 }
 
+// jpegFrame checks a frame header (SOFn) as Go's own decoder would before
+// it reads a scan: a baseline or progressive Huffman frame (SOF0-SOF2; the
+// lossless, hierarchical and arithmetic ones are refused, as browsers
+// refuse them), 8-bit samples, one, three or four components, a picture of
+// at least one pixel and a length that matches the components.
+func jpegFrame(marker byte, payload []byte) bool {
+	if marker > 0xC2 || len(payload) < 6 {
+		return false
+	}
+	h, w, nc := binary.BigEndian.Uint16(payload[1:]), binary.BigEndian.Uint16(payload[3:]), int(payload[5])
+	return payload[0] == 8 && h > 0 && w > 0 && (nc == 1 || nc == 3 || nc == 4) && len(payload) == 6+3*nc
+}
+
 // CleanJPEG rebuilds a JPEG from the segments jpegKeep allows, with a
 // fresh minimal APP0 in place of the sender's JFIF APP0 (JFIF thumbnails and text,
 // JFXX extensions), and keeps the entropy-coded image data byte for byte.
 // It walks the marker structure through the scans too, so a progressive
 // JPEG's tables between scans are kept and its metadata between scans is
-// not; anything after EOI is dropped.
+// not; anything after EOI is dropped. The picture must have one frame
+// header that jpegFrame accepts, before its first scan: so a file that
+// merely starts with a JPEG's magic bytes is refused.
 func CleanJPEG(data []byte) ([]byte, error) {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return nil, errMalformed
 	}
 	out := make([]byte, 0, len(data)+len(jfifAPP0))
 	out = append(out, 0xFF, 0xD8)
-	jfif := false
+	jfif, frame := false, false
 	i := 2
 	for i < len(data) {
 		if data[i] != 0xFF {
@@ -67,6 +82,9 @@ func CleanJPEG(data []byte) ([]byte, error) {
 		i++
 		switch {
 		case marker == 0xD9: // EOI
+			if !frame {
+				return nil, errMalformed
+			}
 			out = append(out, 0xFF, 0xD9)
 			if jfif {
 				out = slices.Insert(out, 2, jfifAPP0...) // in place: out was made with room for it
@@ -87,8 +105,16 @@ func CleanJPEG(data []byte) ([]byte, error) {
 		}
 		seg := data[i : i+n]
 		i += n
-		if marker == 0xE0 && bytes.HasPrefix(seg[2:], []byte("JFIF\x00")) {
+		switch {
+		case marker == 0xE0 && bytes.HasPrefix(seg[2:], []byte("JFIF\x00")):
 			jfif = true // replaced by jfifAPP0
+		case marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC: // SOFn
+			if frame || !jpegFrame(marker, seg[2:]) {
+				return nil, errMalformed
+			}
+			frame = true
+		case marker == 0xDA && !frame: // a scan before the frame header
+			return nil, errMalformed
 		}
 		if jpegKeep(marker, seg[2:]) {
 			out = append(out, 0xFF, marker)
