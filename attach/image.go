@@ -39,10 +39,10 @@ func jpegKeep(marker byte, payload []byte) bool {
 }
 
 // jpegFrame checks a frame header (SOFn) as Go's own decoder would before
-// it reads a scan: a baseline or progressive Huffman frame (SOF0-SOF2; the
-// lossless, hierarchical and arithmetic ones are refused, as browsers
-// refuse them), 8-bit samples, one, three or four components, a picture of
-// at least one pixel and a length that matches the components.
+// it reads a scan: a baseline or progressive Huffman frame (SOF0-SOF2; it
+// reads no lossless, hierarchical or arithmetic-coded one), 8-bit samples,
+// one, three or four components, a picture of at least one pixel and a
+// length that matches the components.
 func jpegFrame(marker byte, payload []byte) bool {
 	if marker > 0xC2 || len(payload) < 6 {
 		return false
