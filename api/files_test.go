@@ -268,7 +268,7 @@ func TestCheckFileKinds(t *testing.T) {
 			if i < 0 {
 				t.Fatal("no SOF0 in the test JPEG")
 			}
-			data[i+1] = 0xC3 // SOF3: lossless, which neither Go nor a browser draws
+			data[i+1] = 0xC3 // SOF3: lossless, which Go's decoder does not read
 			return data
 		}, "", ""},
 		{"truncated png", "a.png", func(t testing.TB) []byte { return pngWithText(t)[:60] }, "", ""},
