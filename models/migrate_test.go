@@ -222,9 +222,9 @@ func migrateBelow(t *testing.T, s *Store, version int) {
 	}
 }
 
-// TestNoticeBatchEntriesMigration: step 110 moves the notices of the
-// batches not yet sent from the JSON column into rows, so a batch pending
-// at the upgrade still lists them.
+// TestNoticeBatchEntriesMigration: steps 110-113 move the notices of the
+// batches not yet sent from the JSON column into rows (the copy is step
+// 112), so a batch pending at the upgrade still lists them.
 func TestNoticeBatchEntriesMigration(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
