@@ -38,11 +38,7 @@ func TestRedisKilledUnderIntake(t *testing.T) {
 	if y.statuses["201"] == 0 {
 		t.Fatal("no tip accepted")
 	}
-	tips := a.checkIntegrity(t)
-	if tips != len(y.receipts) {
-		t.Errorf("%d tips stored, %d receipts handed out (every request was answered)", tips, len(y.receipts))
-	}
-	a.checkReceipts(t, y.receipts)
+	tips := a.checkTips(t, y)
 	routed := a.waitRouted(t, 90*time.Second)
 	t.Logf("FAULT redis: %s; Redis down %.1f s; %d tips, each routed once, all routed %.1f s after the intake stopped (%.1f s after Redis came back)",
 		y.summary(), restartedAt.Sub(killedAt).Seconds(), tips, routed, time.Since(restartedAt).Seconds())
@@ -66,15 +62,16 @@ func TestMariaDBRestartedUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := time.Now()
-	// Load goes on until the service answers again.
+	// Load goes on until the service answers again: a tip accepted after
+	// the kill and after the last refusal. That tip may come before
+	// restart returns, since the API can reach the server as soon as the
+	// restart's own probe does.
 	back := waitUntil(60*time.Second, func() bool {
 		y.mu.Lock()
 		defer y.mu.Unlock()
-		return y.firstOKAt.After(up)
+		return y.firstOKAt.After(killedAt) && !y.firstOKAt.Before(y.lastBadAt)
 	})
 	if !back {
-		// Seen once in CI: no answer and no log line for a minute. What
-		// the API was doing then is the clue.
 		t.Errorf("no tip accepted within 60 s of MariaDB's restart; answers %s; the API's goroutines:\n%s", y.summary(), a.api.stacks())
 	}
 	time.Sleep(2 * time.Second)
@@ -93,17 +90,13 @@ func TestMariaDBRestartedUnderLoad(t *testing.T) {
 	if y.statuses["503"] == 0 {
 		t.Error("no 503 while MariaDB was down: the outage was not seen")
 	}
-	tips := a.checkIntegrity(t)
-	if tips != len(y.receipts) {
-		t.Errorf("%d tips stored, %d receipts handed out", tips, len(y.receipts))
-	}
-	a.checkReceipts(t, y.receipts)
+	tips := a.checkTips(t, y)
 	a.waitRouted(t, 90*time.Second)
 	y.mu.Lock()
-	recovered := y.firstOKAt.Sub(up).Seconds()
+	recovered := y.firstOKAt.Sub(killedAt).Seconds()
 	y.mu.Unlock()
-	t.Logf("FAULT mariadb: %s; MariaDB down %.1f s (kill to answering again); first tip accepted %.1f s after it answered; %d tips, none half-written, every receipt found, each routed once",
-		y.summary(), up.Sub(killedAt).Seconds(), recovered, tips)
+	t.Logf("FAULT mariadb: %s; MariaDB down %.1f s (kill to answering again); first tip accepted %.1f s after the kill; %s; %d tips, none half-written, every receipt found, each routed once",
+		y.summary(), up.Sub(killedAt).Seconds(), recovered, y.retries(), tips)
 }
 
 // TestWorkerKilledWithPendingTimers: tips open cases whose collect stage
@@ -179,9 +172,9 @@ func TestWorkerKilledWithPendingTimers(t *testing.T) {
 
 // TestAPIKilledMidIntake: 16 clients post tips (the group commit writes
 // them in shared transactions) while `jianfu api` is SIGKILLed twice and
-// started again. Every receipt a client got is found; a tip whose request
-// got no answer is wholly stored (tip, case, event, outbox row) or absent;
-// every stored tip is routed exactly once.
+// started again. A tip whose request got no answer is sent again with its
+// Idempotency-Key: stored once, by the first try (replayed) or by a later
+// one. Every receipt is found; every stored tip is routed exactly once.
 func TestAPIKilledMidIntake(t *testing.T) {
 	s := need(t)
 	t.Parallel()
@@ -204,24 +197,10 @@ func TestAPIKilledMidIntake(t *testing.T) {
 	for _, b := range y.bad {
 		t.Error(b)
 	}
-	tips := a.checkIntegrity(t)
-	a.checkReceipts(t, y.receipts)
-	// The unanswered tips: stored whole (the integrity check covers
-	// them) or not at all.
-	stored := 0
-	for _, title := range y.unanswered {
-		var n int
-		if err := a.db.QueryRow("SELECT COUNT(*) FROM tips WHERE title = ?", title).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		stored += n
-	}
-	if want := len(y.receipts) + stored; tips != want {
-		t.Errorf("%d tips stored, want %d receipts + %d stored without an answer", tips, len(y.receipts), stored)
-	}
+	tips := a.checkTips(t, y)
 	a.waitRouted(t, 90*time.Second)
-	t.Logf("FAULT api: %s; api killed twice, answering again after %s s; %d requests without an answer (%d of them stored whole, the rest absent); %d tips, none half-written, every receipt found, each routed once",
-		y.summary(), fmtSeconds(down), len(y.unanswered), stored, tips)
+	t.Logf("FAULT api: %s; api killed twice, answering again after %s s; %s; %d tips, none half-written, every receipt found, each routed once",
+		y.summary(), fmtSeconds(down), y.retries(), tips)
 }
 
 func fmtSeconds(s []float64) string {

@@ -3,6 +3,7 @@ package faults
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -542,13 +543,14 @@ func (c *client) login(t *testing.T) {
 // tally counts answers by status ("none" for no answer) and keeps the
 // receipts handed out.
 type tally struct {
-	mu         sync.Mutex
-	statuses   map[string]int
-	receipts   []string
-	bad        []string // 500s, 503s without Retry-After, hangs
-	firstOKAt  time.Time
-	lastBadAt  time.Time
-	unanswered []string // titles of tips whose request got no answer
+	mu        sync.Mutex
+	statuses  map[string]int
+	receipts  []string
+	bad       []string  // 500s, 503s without Retry-After, hangs
+	firstOKAt time.Time // the first tip accepted after the latest refusal
+	lastBadAt time.Time // the latest 503 or request without an answer
+	retried   int       // tips sent again after a 503 or no answer
+	replays   int       // of those, answered 200: stored by an earlier try
 }
 
 func newTally() *tally { return &tally{statuses: map[string]int{}} }
@@ -577,6 +579,14 @@ func (y *tally) add(what string, a answer) {
 	}
 }
 
+// retries says how many tips were sent again and how many of those had
+// been stored by an earlier try.
+func (y *tally) retries() string {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return fmt.Sprintf("%d tips sent again with their key after a 503 or no answer, %d of them stored by an earlier try", y.retried, y.replays)
+}
+
 func (y *tally) summary() string {
 	y.mu.Lock()
 	defer y.mu.Unlock()
@@ -603,40 +613,66 @@ func (a *app) category(t *testing.T) string {
 }
 
 // intake runs n clients, each posting tips until stop is closed; every
-// tip has a unique title.
+// tip has a unique title. A client does what the web form does: it sends
+// each tip with its own Idempotency-Key and, after a 503 or no answer,
+// sends it again with the same key until it is answered (a stored tip is
+// replayed: 200 and its receipt), for at most a minute after stop.
 func (a *app) intake(t *testing.T, n int, y *tally, stop <-chan struct{}) *sync.WaitGroup {
 	cat := a.category(t)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			c := a.client()
-			for j := 0; ; j++ {
+			var stoppedAt time.Time
+			stopped := func() bool {
 				select {
 				case <-stop:
-					return
-				default:
-				}
-				title := fmt.Sprintf("故障演练%s-%d-%d", a.name, i, j)
-				ans := c.do(http.MethodPost, "/api/v1/tips", map[string]any{"category": cat, "title": title,
-					"content": "某单位要求基层每天在多个政务App打卡并截图上报，占用大量工作时间。", "anonymous": true})
-				y.add("POST /api/v1/tips", ans)
-				y.mu.Lock()
-				switch {
-				case ans.status == http.StatusCreated:
-					r, _ := ans.body["receipt"].(string)
-					y.receipts = append(y.receipts, r)
-					if y.firstOKAt.IsZero() || y.firstOKAt.Before(y.lastBadAt) {
-						y.firstOKAt = time.Now()
+					if stoppedAt.IsZero() {
+						stoppedAt = time.Now()
 					}
-				case ans.err != nil:
-					y.unanswered = append(y.unanswered, title)
+					return true
+				default:
+					return false
 				}
-				y.mu.Unlock()
-				if ans.status == http.StatusServiceUnavailable || ans.err != nil {
+			}
+			for j := 0; !stopped(); j++ {
+				title := fmt.Sprintf("故障演练%s-%d-%d", a.name, i, j)
+				key := rand.Text()
+				for retry := false; ; retry = true {
+					ans := c.do(http.MethodPost, "/api/v1/tips", map[string]any{"category": cat, "title": title,
+						"content": "某单位要求基层每天在多个政务App打卡并截图上报，占用大量工作时间。", "anonymous": true},
+						"Idempotency-Key", key)
+					y.add("POST /api/v1/tips", ans)
+					unsure := ans.status == http.StatusServiceUnavailable || ans.err != nil
+					y.mu.Lock()
+					switch {
+					case ans.status == http.StatusCreated || ans.status == http.StatusOK:
+						r, _ := ans.body["receipt"].(string)
+						y.receipts = append(y.receipts, r)
+						if ans.status == http.StatusOK {
+							y.replays++
+						}
+						if y.firstOKAt.IsZero() || y.firstOKAt.Before(y.lastBadAt) {
+							y.firstOKAt = time.Now()
+						}
+					case unsure && !retry:
+						y.retried++
+					case ans.status < 500 && !unsure:
+						y.bad = append(y.bad, fmt.Sprintf("POST /api/v1/tips %q: %d %v", title, ans.status, ans.body))
+					}
+					y.mu.Unlock()
+					if !unsure {
+						break
+					}
+					if stopped() && time.Since(stoppedAt) > time.Minute {
+						y.mu.Lock()
+						y.bad = append(y.bad, fmt.Sprintf("POST /api/v1/tips %q: no answer but 503s or silence for a minute after the load stopped", title))
+						y.mu.Unlock()
+						break
+					}
 					time.Sleep(200 * time.Millisecond) // a client backs off
-				} else {
-					time.Sleep(50 * time.Millisecond) // and types the next tip
 				}
+				time.Sleep(50 * time.Millisecond) // and types the next tip
 			}
 		})
 	}
@@ -761,6 +797,19 @@ func (a *app) waitRouted(t *testing.T, within time.Duration) float64 {
 // took logs how long a phase took.
 func took(t *testing.T, what string, start time.Time) {
 	t.Logf("%s took %.1f s", what, time.Since(start).Seconds())
+}
+
+// checkTips runs checkIntegrity, asserts that each tip the clients sent is
+// stored once (one receipt a tip: retries replayed, never stored twice)
+// and looks every receipt up. It returns the number of tips.
+func (a *app) checkTips(t *testing.T, y *tally) int {
+	t.Helper()
+	tips := a.checkIntegrity(t)
+	if tips != len(y.receipts) {
+		t.Errorf("%d tips stored, %d receipts handed out (%s)", tips, len(y.receipts), y.retries())
+	}
+	a.checkReceipts(t, y.receipts)
+	return tips
 }
 
 // checkReceipts looks every receipt up as the tipster would.
