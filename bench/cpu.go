@@ -69,8 +69,21 @@ func (b *bench) sampleCPU(serverPid int) cpuSample {
 		}
 	}
 	add("load client", strconv.Itoa(os.Getpid()))
+	// The machine's steal time (the eighth figure of /proc/stat's cpu
+	// line): CPU the host gave to others while this VM wanted it. A phase
+	// with much of it was slowed by the machine, not by the code.
+	if st, err := os.ReadFile("/proc/stat"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(st), "\n", 2)[0]); len(f) > 8 && f[0] == "cpu" {
+			steal, _ := strconv.ParseFloat(f[8], 64)
+			s[stolen] = steal / clockTicks
+		}
+	}
 	return s
 }
+
+// stolen is the cpuSample key of the machine's steal time; it is no
+// process's and never part of a sum.
+const stolen = "stolen"
 
 // listenerPID is the process listening on TCP port, 0 when none is found
 // (or /proc does not tell): the socket's inode from /proc/net/tcp{,6},

@@ -61,8 +61,8 @@ func (r *report) markdown() string {
 			w("\nFirst error (%s, %s): `%s`\n", in.Mode, in.Variant, in.FirstError)
 		}
 	}
-	w("\nCPU time per tip (ms), by process: for the ceiling over its load; for Jianfu from the load's start until every tip is routed. With both cores busy, throughput follows the sum.\n\n")
-	w("| mode | tips | run | %s | sum |\n|---|---|---|---|---|---|---|---|\n", strings.Join(cpuRoles, " | "))
+	w("\nCPU time per tip (ms), by process: for the ceiling over its load; for Jianfu from the load's start until every tip is routed. With both cores busy, throughput follows the sum. *Stolen* is the machine's steal time over the same span, per tip: CPU the virtual machine's host gave to others while it wanted it; a run with much of it was slowed by the machine, and its ratio says less.\n\n")
+	w("| mode | tips | run | %s | sum | stolen |\n|---|---|---|---|---|---|---|---|---|\n", strings.Join(cpuRoles, " | "))
 	for _, in := range r.Intake {
 		for _, run := range []struct {
 			name string
@@ -78,7 +78,7 @@ func (r *report) markdown() string {
 					w(" – |")
 				}
 			}
-			w(" %.2f |\n", sum)
+			w(" %.2f | %.2f |\n", sum, run.cpu[stolen])
 		}
 	}
 	if r.Scale != nil {
