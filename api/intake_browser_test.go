@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,6 +54,19 @@ func loadBy(action chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void
 // the page shows.
 func submitInBrowser(t *testing.T, ctx context.Context, app *apptest.App, fill ...chromedp.Action[chromedp.Void]) string {
 	t.Helper()
+	fillTipForm(t, ctx, app, fill...)
+	screenshot(t, ctx, "1-form")
+	if err := chromedp.Do(ctx, loadBy(chromedp.Click(chromedp.ID("submit"))), chromedp.WaitVisible(chromedp.ID("receipt"))); err != nil {
+		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`Array.from(document.querySelectorAll(':invalid')).map(e => e.name + ':' + e.validationMessage).join('; ') + ' | ' + document.querySelector('main').innerText.slice(0, 200)`))
+		t.Fatalf("submit the form: %v; the page says: %s", err, page)
+	}
+	return readReceipt(t, ctx, app)
+}
+
+// fillTipForm opens the tip form and fills it as a tipster would, then
+// takes the extra steps.
+func fillTipForm(t *testing.T, ctx context.Context, app *apptest.App, fill ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(app.URL + "/"),
 		chromedp.WaitVisible(chromedp.ID("tip-form")),
@@ -67,11 +81,12 @@ func submitInBrowser(t *testing.T, ctx context.Context, app *apptest.App, fill .
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("fill the form: %v", err)
 	}
-	screenshot(t, ctx, "1-form")
-	if err := chromedp.Do(ctx, loadBy(chromedp.Click(chromedp.ID("submit"))), chromedp.WaitVisible(chromedp.ID("receipt"))); err != nil {
-		page, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`Array.from(document.querySelectorAll(':invalid')).map(e => e.name + ':' + e.validationMessage).join('; ') + ' | ' + document.querySelector('main').innerText.slice(0, 200)`))
-		t.Fatalf("submit the form: %v; the page says: %s", err, page)
-	}
+}
+
+// readReceipt reads the receipt the receipt page shows and checks that it
+// is not in the page's address.
+func readReceipt(t *testing.T, ctx context.Context, app *apptest.App) string {
+	t.Helper()
 	screenshot(t, ctx, "2-receipt")
 	shown, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("receipt")))
 	if err != nil {
@@ -90,6 +105,63 @@ func submitInBrowser(t *testing.T, ctx context.Context, app *apptest.App, fill .
 		t.Errorf("receipt page at %q", loc)
 	}
 	return receipt
+}
+
+// TestBrowserTipWhileDatabaseDown: MariaDB is cut off (a proxy between the
+// app and it) as a tipster submits the form. The answer is the resend page
+// (503, Retry-After): what they typed is on it, and it passes axe. Once the
+// database is back, 重新提交 shows the receipt and the tip is stored once.
+func TestBrowserTipWhileDatabaseDown(t *testing.T) {
+	var b testenv.Backend
+	for _, c := range testenv.Backends(t) {
+		if !c.Embedded() {
+			b = c
+		}
+	}
+	if b.Name == "" {
+		t.Skip("needs MariaDB (JIANFU_TEST_MYSQL_URL): the outage is a cut connection to it")
+	}
+	src := axeScript(t)
+	app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true, DatabaseProxy: true})
+	if _, err := app.Store.LoadDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testenv.Browser(t, testenv.BrowserOptions{Width: phoneW, Height: phoneH})
+	fillTipForm(t, ctx, app)
+	app.DatabaseProxy.Cut()
+	res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("submit")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != http.StatusServiceUnavailable || res.Headers["Retry-After"] == nil {
+		t.Errorf("answer %d, Retry-After %v; want 503 with Retry-After", res.Status, res.Headers["Retry-After"])
+	}
+	// RunResponse returns once the page has loaded: read it as it is.
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("resend-form") ? "" : "NO RESEND FORM ") + document.querySelector("main").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(text, "NO RESEND FORM") {
+		t.Fatalf("no resend page: %s", text)
+	}
+	for _, want := range []string{"还没有确认收到", "只会登记一次", "政务App打卡过多", "同一组数据还要在3个系统重复录入"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("resend page lacks %q:\n%s", want, text)
+		}
+	}
+	screenshot(t, ctx, "resend")
+	for _, v := range runAxe(t, ctx, src) {
+		t.Errorf("resend page: %s [%s, %s]\n    %s", v.Help, v.ID, v.Impact, strings.Join(v.Targets, "\n    "))
+	}
+	app.DatabaseProxy.Restore(t)
+	if err := chromedp.Do(ctx, loadBy(chromedp.Click(chromedp.ID("resend"))), chromedp.WaitVisible(chromedp.ID("receipt"))); err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	receipt := readReceipt(t, ctx, app)
+	var n int
+	if err := openDB(t, app).QueryRow("SELECT COUNT(*) FROM tips WHERE title = ?", "政务App打卡过多").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d tips stored (%v), want 1 (receipt %s)", n, err, receipt)
+	}
 }
 
 // TestBrowserAnonymousTip: a tipster on a phone submits anonymously, reads

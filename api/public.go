@@ -576,6 +576,10 @@ func (p *publicSite) submitTipForm(c *gin.Context) {
 	r, err := p.Store.CreateTip(c.Request.Context(), in)
 	if err != nil {
 		ae := p.asAPIError(c, err)
+		if ae.Status == http.StatusServiceUnavailable && in.IdempotencyKey != "" {
+			p.renderResend(c, v, vals, len(form.Files) > 0)
+			return
+		}
 		if ae.Status >= 500 {
 			p.pageFail(c, err)
 			return
@@ -593,6 +597,41 @@ func (p *publicSite) submitTipForm(c *gin.Context) {
 	p.Logger.Info("tip received", "case", r.CaseID, "channel", models.ChannelWeb, "files", len(form.Files), "replayed", r.Replayed)
 	p.pages.Render(c, http.StatusOK, "receipt", receiptPage{pageBase: pageBase{Title: "反映已提交", Nav: "tip"},
 		Receipt: r.Receipt, Stage: r.Stage, DueAt: r.DueAt, Replayed: r.Replayed})
+}
+
+// resendFields are the tip form's fields a resend page carries, in form
+// order.
+var resendFields = []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
+	"identity", "contact_name", "contact_phone", "contact_email", "submission_id"}
+
+type hiddenField struct{ Name, Value string }
+
+type tipResendPage struct {
+	pageBase
+	Hidden   []hiddenField
+	Form     tipFormValues
+	HadFiles bool
+	Accept   string
+}
+
+// renderResend answers a tip the database could not confirm: it is down
+// or failing over, and the tip may even be stored with its acknowledgement
+// lost. The form cannot be shown again (its lists come from the database),
+// so this page keeps what the tipster typed in hidden fields with the same
+// submission id: sending it again stores the tip once, or answers the
+// receipt of the one already stored (formIdempotencyKey). Attachments must
+// be chosen again; the same files make the same request.
+func (p *publicSite) renderResend(c *gin.Context, v map[string]string, form tipFormValues, hadFiles bool) {
+	msg := "系统繁忙或正在恢复，您的反映还没有确认收到。填写的内容保留在本页，请稍候片刻再点“重新提交”；同一份反映多次提交只会登记一次。"
+	if hadFiles {
+		msg += "附件需要重新选择，请选原来的文件。"
+	}
+	page := tipResendPage{pageBase: pageBase{Title: "暂时无法确认收到", Nav: "tip", CSRF: p.csrf.token(c), Error: msg},
+		Form: form, HadFiles: hadFiles, Accept: attach.Accept}
+	for _, k := range resendFields {
+		page.Hidden = append(page.Hidden, hiddenField{k, v[k]})
+	}
+	p.pages.Render(c, http.StatusServiceUnavailable, "tip_resend", page)
 }
 
 // formFieldNames maps the store's field names to the form's.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +41,9 @@ type Options struct {
 	// RedisProxy puts a cuttable TCP proxy between the app and Redis
 	// (App.RedisProxy) to simulate an outage.
 	RedisProxy bool
+	// DatabaseProxy does the same for MariaDB (App.DatabaseProxy); it
+	// needs the mysql backend.
+	DatabaseProxy bool
 }
 
 // App is a running Jianfu.
@@ -51,13 +55,14 @@ type App struct {
 	Queue   *worker.Queue
 	Mailer  worker.Mailer
 	Mailpit *testenv.Mailpit
-	// RedisProxy is set with Options.RedisProxy.
-	RedisProxy *testenv.Proxy
-	Server     *httptest.Server
-	URL        string
-	logs       *testenv.Output
-	worker     *worker.Worker
-	cancel     context.CancelFunc
+	// RedisProxy and DatabaseProxy are set with the options of their names.
+	RedisProxy    *testenv.Proxy
+	DatabaseProxy *testenv.Proxy
+	Server        *httptest.Server
+	URL           string
+	logs          *testenv.Output
+	worker        *worker.Worker
+	cancel        context.CancelFunc
 }
 
 // Start builds and starts the app; everything stops when the test ends.
@@ -82,6 +87,15 @@ func Start(t testing.TB, o Options) *App {
 		direct.Addr = a.RedisProxy.Addr
 		a.Redis = direct
 		redisOpt = direct
+	}
+	if o.DatabaseProxy {
+		u, err := url.Parse(dbURL)
+		if err != nil || u.Scheme != "mysql" {
+			t.Fatalf("DatabaseProxy needs the mysql backend, have %q", o.Backend.Name)
+		}
+		a.DatabaseProxy = testenv.NewProxy(t, u.Host)
+		u.Host = a.DatabaseProxy.Addr
+		env["JIANFU_DATABASE_URL"] = u.String()
 	}
 	if o.Mailpit {
 		a.Mailpit = testenv.StartMailpit(t)
