@@ -159,15 +159,7 @@ func TestUnreachableDatabaseNamesTheSetting(t *testing.T) {
 // processes; a tip submitted through the api is routed by the worker. An
 // api on an unmigrated database refuses to start and names the fix.
 func TestSplitProcesses(t *testing.T) {
-	var b testenv.Backend
-	for _, x := range testenv.Backends(t) {
-		if !x.Embedded() {
-			b = x
-		}
-	}
-	if b.Name == "" {
-		t.Skip("needs JIANFU_TEST_MYSQL_URL and JIANFU_TEST_REDIS_URL")
-	}
+	b := testenv.MariaDB(t)
 	dbURL, dir := b.Database(t)
 	redisURL, _ := b.Redis(t)
 	addr := freeAddr(t)

@@ -112,15 +112,7 @@ func readReceipt(t *testing.T, ctx context.Context, app *apptest.App) string {
 // (503, Retry-After): what they typed is on it, and it passes axe. Once the
 // database is back, 重新提交 shows the receipt and the tip is stored once.
 func TestBrowserTipWhileDatabaseDown(t *testing.T) {
-	var b testenv.Backend
-	for _, c := range testenv.Backends(t) {
-		if !c.Embedded() {
-			b = c
-		}
-	}
-	if b.Name == "" {
-		t.Skip("needs MariaDB (JIANFU_TEST_MYSQL_URL): the outage is a cut connection to it")
-	}
+	b := testenv.MariaDB(t) // the outage is a cut connection to it
 	src := axeScript(t)
 	app := apptest.Start(t, apptest.Options{Backend: b, NoWorker: true, DatabaseProxy: true})
 	if _, err := app.Store.LoadDemo(t.Context()); err != nil {

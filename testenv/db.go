@@ -42,6 +42,19 @@ func Backends(t testing.TB) []Backend {
 	return append(bs, Backend{Name: "mysql", mysqlURL: my, redisURL: rd})
 }
 
+// MariaDB returns the MariaDB + Redis backend for a test that needs it,
+// and skips the test (outside CI) when this run has none.
+func MariaDB(t testing.TB) Backend {
+	t.Helper()
+	for _, b := range Backends(t) {
+		if !b.Embedded() {
+			return b
+		}
+	}
+	t.Skip("needs JIANFU_TEST_MYSQL_URL and JIANFU_TEST_REDIS_URL")
+	return Backend{}
+}
+
 // Embedded reports whether this is the SQLite + in-process Redis backend.
 func (b Backend) Embedded() bool { return b.Name == "sqlite" }
 
