@@ -417,13 +417,9 @@ func quiesce(be *backend) error {
 	}
 	defer db.Close()
 	for t0 := time.Now(); time.Since(t0) < 2*time.Minute; time.Sleep(time.Second) {
-		var age, limit sql.NullFloat64
-		err := db.QueryRow(`SELECT
-			SUM(CASE WHEN variable_name = 'INNODB_CHECKPOINT_AGE' THEN variable_value END),
-			SUM(CASE WHEN variable_name = 'INNODB_CHECKPOINT_MAX_AGE' THEN variable_value END)
-			FROM information_schema.global_status`).Scan(&age, &limit)
+		age, limit, err := innodbStatus(db, "INNODB_CHECKPOINT_AGE", "INNODB_CHECKPOINT_MAX_AGE")
 		if err != nil {
-			return fmt.Errorf("read InnoDB status: %w", err)
+			return err
 		}
 		if !age.Valid || !limit.Valid {
 			return nil // MySQL does not show these (MariaDB does)
@@ -435,6 +431,20 @@ func quiesce(be *backend) error {
 	}
 	log.Printf("redo log not written back after two minutes; measuring anyway")
 	return nil
+}
+
+// innodbStatus reads two of the server's global status variables; a
+// variable the server does not show (MySQL lacks some of MariaDB's) is
+// NULL.
+func innodbStatus(db *sql.DB, a, b string) (x, y sql.NullFloat64, err error) {
+	err = db.QueryRow(`SELECT
+		SUM(CASE WHEN variable_name = ? THEN variable_value END),
+		SUM(CASE WHEN variable_name = ? THEN variable_value END)
+		FROM information_schema.global_status`, a, b).Scan(&x, &y)
+	if err != nil {
+		err = fmt.Errorf("read InnoDB status: %w", err)
+	}
+	return x, y, err
 }
 
 // rawInsert writes what an accepted tip minimally is: the tip, its case and

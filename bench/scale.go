@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -279,14 +280,14 @@ func settle(be *backend) (time.Duration, error) {
 	t0 := time.Now()
 	last, steady := -1.0, 0
 	for time.Since(t0) < 2*time.Minute && steady < 5 {
-		var dirty, history float64
-		err := db.QueryRow(`SELECT
-			SUM(CASE WHEN variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY' THEN variable_value END),
-			SUM(CASE WHEN variable_name = 'INNODB_HISTORY_LIST_LENGTH' THEN variable_value END)
-			FROM information_schema.global_status`).Scan(&dirty, &history)
+		d, h, err := innodbStatus(db, "INNODB_BUFFER_POOL_PAGES_DIRTY", "INNODB_HISTORY_LIST_LENGTH")
 		if err != nil {
-			return 0, fmt.Errorf("read InnoDB status: %w", err)
+			return 0, err
 		}
+		if !d.Valid || !h.Valid {
+			return 0, errors.New("read InnoDB status: the server shows no dirty pages or history list length")
+		}
+		dirty, history := d.Float64, h.Float64
 		if history < 1000 && last >= 0 && dirty >= last {
 			steady++
 		} else {
