@@ -25,6 +25,7 @@ import (
 	_ "github.com/glebarez/go-sqlite" // the embedded ceiling
 	_ "github.com/go-sql-driver/mysql"
 
+	"jianfu/models"
 	"jianfu/testenv"
 )
 
@@ -64,7 +65,7 @@ func (b *bench) newBackend(mode, name string) (*backend, error) {
 		"JIANFU_FILE_KEYS=2:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="}
 	if mode == "embedded" {
 		be.driver = "sqlite"
-		be.sqlDSN = filepath.Join(be.dataDir, "jianfu.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		be.sqlDSN = models.SQLiteDSN(be.dataDir)
 		return be, nil
 	}
 	u, err := url.Parse(b.mysqlURL)

@@ -536,3 +536,24 @@ func TestRoutingReadsNoNewCaseBack(t *testing.T) {
 		})
 	}
 }
+
+// The embedded store's connection runs with the settings SQLiteDSN names.
+// temp_store(memory) is the one a mistake would hide: without it every
+// multi-row INSERT's statement journal is mapped and unmapped on its own
+// (bench/notes.md §15), and nothing else would notice.
+func TestEmbeddedConnectionSettings(t *testing.T) {
+	s, err := Open(context.Background(), OpenParams{DataDir: t.TempDir(), Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "temp_store": "2"} {
+		var got string
+		if err := s.db.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s on the store's connection, want %s", pragma, got, want)
+		}
+	}
+}

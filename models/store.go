@@ -114,9 +114,7 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 		if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		dsn := filepath.Join(p.DataDir, "jianfu.db") +
-			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-		s.db, err = gorm.Open(sqlite.Open(dsn), gcfg)
+		s.db, err = gorm.Open(sqlite.Open(SQLiteDSN(p.DataDir)), gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -158,6 +156,19 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 	}
 	s.calendar.Store(NewCalendar(nil))
 	return s, nil
+}
+
+// SQLiteDSN is the embedded database in dataDir with the settings the
+// store opens it with: WAL, so readers run beside the one writer; foreign
+// keys on; fsync at checkpoints only (synchronous NORMAL); and temporary
+// data in memory (temp_store). The last keeps each multi-row INSERT's
+// statement journal, the undo SQLite holds in case the statement fails
+// half-way, in small heap chunks: otherwise it takes one 64 KiB chunk,
+// which the driver's allocator maps and unmaps for every such statement
+// (bench/notes.md §15). Temporary tables and sorts stay in memory too.
+func SQLiteDSN(dataDir string) string {
+	return filepath.Join(dataDir, "jianfu.db") +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(memory)"
 }
 
 // MySQLDSN turns mysql://user:pass@host:port/db?params into the driver's
