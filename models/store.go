@@ -159,13 +159,14 @@ func Open(ctx context.Context, p OpenParams) (*Store, error) {
 }
 
 // SQLiteDSN is the embedded database in dataDir with the settings the
-// store opens it with: WAL, so readers run beside the one writer; foreign
-// keys on; fsync at checkpoints only (synchronous NORMAL); and temporary
-// data in memory (temp_store). The last keeps each multi-row INSERT's
-// statement journal, the undo SQLite holds in case the statement fails
-// half-way, in small heap chunks: otherwise it takes one 64 KiB chunk,
-// which the driver's allocator maps and unmaps for every such statement
-// (bench/notes.md §15). Temporary tables and sorts stay in memory too.
+// store opens it with: WAL, so another process's reader (`jianfu report`)
+// runs beside the store's one connection; foreign keys on; fsync at
+// checkpoints only (synchronous NORMAL); and temporary data in memory
+// (temp_store). The last keeps each multi-row INSERT's statement journal,
+// the undo SQLite holds in case the statement fails half-way, in small
+// heap chunks: otherwise it takes one 64 KiB chunk, which the driver's
+// allocator maps and unmaps for every such statement (bench/notes.md
+// §15). Temporary tables and sorts stay in memory too.
 func SQLiteDSN(dataDir string) string {
 	return filepath.Join(dataDir, "jianfu.db") +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(memory)"
