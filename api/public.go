@@ -599,10 +599,12 @@ func (p *publicSite) submitTipForm(c *gin.Context) {
 		Receipt: r.Receipt, Stage: r.Stage, DueAt: r.DueAt, Replayed: r.Replayed})
 }
 
-// resendFields are the tip form's fields a resend page carries, in form
-// order.
-var resendFields = []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
-	"identity", "contact_name", "contact_phone", "contact_email", "submission_id"}
+// tipFormFields are the tip form's text fields in form order: what its
+// idempotency key digests (formIdempotencyKey) and what a resend page
+// carries back with the submission id (renderResend), so that a resent
+// form makes the same key.
+var tipFormFields = []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
+	"identity", "contact_name", "contact_phone", "contact_email"}
 
 type hiddenField struct{ Name, Value string }
 
@@ -628,9 +630,10 @@ func (p *publicSite) renderResend(c *gin.Context, v map[string]string, form tipF
 	}
 	page := tipResendPage{pageBase: pageBase{Title: "暂时无法确认收到", Nav: "tip", CSRF: p.csrf.token(c), Error: msg},
 		Form: form, HadFiles: hadFiles, Accept: attach.Accept}
-	for _, k := range resendFields {
+	for _, k := range tipFormFields {
 		page.Hidden = append(page.Hidden, hiddenField{k, v[k]})
 	}
+	page.Hidden = append(page.Hidden, hiddenField{"submission_id", v["submission_id"]})
 	p.pages.Render(c, http.StatusServiceUnavailable, "tip_resend", page)
 }
 
@@ -653,8 +656,7 @@ func formIdempotencyKey(v map[string]string) string {
 		return ""
 	}
 	h := sha256.New()
-	for _, k := range []string{"category", "title", "content", "township", "implicated_unit", "occurred_on",
-		"identity", "contact_name", "contact_phone", "contact_email"} {
+	for _, k := range tipFormFields {
 		h.Write([]byte(k + "\x00" + v[k] + "\x00"))
 	}
 	return "form:" + id + ":" + hex.EncodeToString(h.Sum(nil)[:16])
